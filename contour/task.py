@@ -1,0 +1,85 @@
+"""The task contract: what every generator provides and what it returns.
+
+A task is a self-contained class (reasoning-gym style): its parameter schema,
+its generator, its answer-format instructions and its answer scorer live in
+one module under `tasks/`, registered with `@register`.
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from contour import answers
+from contour.params import ParamSchema
+
+
+@dataclass(frozen=True)
+class Test:
+    """One generated test. `genresult` is the structure that produced it."""
+
+    input: str
+    target: str
+    response_enum: list[str] | None = None
+    guess_chance: float = 0.0
+    genresult: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The verdict on one response."""
+
+    extracted_answer: str | None
+    normalized_answer: str | None
+    is_valid: bool
+    is_correct: bool
+
+
+@dataclass(frozen=True)
+class Instructions:
+    """Answer-format instructions; templates choose `direct` or `cot`."""
+
+    direct: str
+    cot: str
+
+
+class Task(ABC):
+    """Base class of every generator.
+
+    Subclasses set the class attributes and implement `generate`. The default
+    answer handling takes the text after the last "Final Answer:" (or the last
+    \\boxed{}, or the last line), strips markup, and compares normalised
+    strings; tasks override `extract` and `normalize` where their answers
+    have a shape (a number, a letter choice, a list).
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+    description: ClassVar[str]
+    schema: ClassVar[ParamSchema]
+    instructions: ClassVar[Instructions]
+
+    @abstractmethod
+    def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
+        """Build one test from validated `params` using only `rng` for randomness."""
+
+    def extract(self, response: str, test: Test) -> str | None:
+        """The answer the response commits to, or None when it gives none."""
+        region = answers.answer_region(response)
+        if region is None:
+            return None
+        cleaned = answers.strip_markup(region)
+        return cleaned or None
+
+    def normalize(self, answer: str, test: Test) -> str:
+        return answers.collapse(answer).casefold()
+
+    def score(self, response: str | None, test: Test) -> Scored:
+        extracted = self.extract(response, test) if response else None
+        if extracted is None:
+            return Scored(None, None, False, False)
+        normalized = self.normalize(extracted, test)
+        return Scored(extracted, normalized, True,
+                      normalized == self.normalize(test.target, test))

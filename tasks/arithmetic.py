@@ -1,0 +1,134 @@
+"""arithmetic: evaluate a nested integer expression.
+
+Axes (each makes the problem harder for a different reason):
+- `length`: number of operands; every extra operand is one more step to carry.
+- `depth`: maximum nesting of parentheses; deeper nesting forces the model to
+  keep a stack of partial results.
+- `digits`: operand size; larger numbers make each step error-prone.
+- `spacing`: "normal", "none" (whitespace removed, tokens run together) or
+  "random" (irregular spacing); tests tokenisation robustness.
+- `ops`: "+-" or "+-*" (mixed precedence: * binds tighter than + and -).
+
+Ground truth comes from evaluating the generated structure (a list of terms
+and operators per level, reduced with explicit precedence), never from the
+rendered text.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Union
+
+from contour import answers
+from contour.params import Bool, Choice, Int, ParamSchema
+from contour.task import Instructions, Task, Test
+from contour.tasks.registry import register
+
+# A chain is [term, op, term, op, term, ...]; a term is an int or a chain.
+Chain = list
+Term = Union[int, Chain]
+
+
+def _split(rng: random.Random, n: int, parts: int) -> list[int]:
+    cuts = sorted(rng.sample(range(1, n), parts - 1))
+    return [b - a for a, b in zip([0] + cuts, cuts + [n])]
+
+
+def _build(rng: random.Random, n: int, depth: int, p: dict[str, Any]) -> Chain:
+    # Group some operands into parenthesised sub-chains while depth allows.
+    if depth > 0 and n >= 3:
+        parts = rng.randint(2, n - 1)
+    else:
+        parts = n
+    sizes = _split(rng, n, parts) if parts > 1 else [n]
+    chain: Chain = []
+    for i, size in enumerate(sizes):
+        if i:
+            chain.append(rng.choice(p["ops"]))
+        if size == 1:
+            chain.append(_operand(rng, p))
+        else:
+            chain.append(_build(rng, size, depth - 1, p))
+    return chain
+
+
+def _operand(rng: random.Random, p: dict[str, Any]) -> int:
+    value = rng.randint(0 if p["digits"] == 1 else 10 ** (p["digits"] - 1), 10 ** p["digits"] - 1)
+    return -value if p["negatives"] and rng.random() < 0.25 else value
+
+
+def evaluate(chain: Chain) -> int:
+    """Reduce a chain: products first, then sums, left to right."""
+    values = [evaluate(t) if isinstance(t, list) else t for t in chain[::2]]
+    ops = chain[1::2]
+    terms = [values[0]]
+    signs = [1]
+    for op, value in zip(ops, values[1:]):
+        if op == "*":
+            terms[-1] *= value
+        else:
+            terms.append(value)
+            signs.append(1 if op == "+" else -1)
+    return sum(s * t for s, t in zip(signs, terms))
+
+
+def nesting(chain: Chain) -> int:
+    subs = [nesting(t) + 1 for t in chain[::2] if isinstance(t, list)]
+    return max(subs, default=0)
+
+
+def render(chain: Chain, rng: random.Random, spacing: str) -> str:
+    def gap() -> str:
+        if spacing == "none":
+            return ""
+        if spacing == "random":
+            return " " * rng.choice([0, 0, 1, 1, 2])
+        return " "
+
+    out = []
+    for i, t in enumerate(chain):
+        if i % 2:
+            out.append(f"{gap()}{t}{gap()}")
+        elif isinstance(t, list):
+            out.append(f"({render(t, rng, spacing)})")
+        else:
+            out.append(f"({t})" if t < 0 else str(t))
+    return "".join(out)
+
+
+@register
+class Arithmetic(Task):
+    name = "arithmetic"
+    version = 1
+    description = "Evaluate a nested integer arithmetic expression."
+    schema = ParamSchema({
+        "length": Int(4, 2, 64, "number of operands"),
+        "depth": Int(1, 0, 10, "maximum nesting of parentheses"),
+        "digits": Int(1, 1, 6, "maximum digits per operand"),
+        "ops": Choice("+-*", ["+-", "+-*"], "operators used"),
+        "spacing": Choice("normal", ["normal", "none", "random"], "whitespace between tokens"),
+        "negatives": Bool(False, "allow negative operands"),
+    })
+    instructions = Instructions(
+        direct="Evaluate the arithmetic expression (* binds tighter than + and -). "
+               "Respond with only the integer result as 'Final Answer: <integer>'.",
+        cot="Evaluate the arithmetic expression (* binds tighter than + and -). "
+            "Think step by step, then end with a line 'Final Answer: <integer>'.",
+    )
+
+    def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
+        chain = _build(rng, params["length"], params["depth"], params)
+        text = render(chain, rng, params["spacing"])
+        return Test(
+            input=f"Evaluate: {text} =",
+            target=str(evaluate(chain)),
+            genresult={"chain": chain, "nesting": nesting(chain),
+                       "multiplications": text.count("*")},
+        )
+
+    def extract(self, response: str, test: Test) -> str | None:
+        region = answers.answer_region(response)
+        return answers.extract_number(region) if region else None
+
+    def normalize(self, answer: str, test: Test) -> str:
+        return answer
