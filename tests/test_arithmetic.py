@@ -31,7 +31,7 @@ def test_targets_match_independent_solver_over_grid():
             "ops": ["+-", "+-*"], "spacing": ["normal", "none", "random"]}
     task = get_task("arithmetic")
     n = 0
-    for params, test in grid_samples("arithmetic", axes, per_point=3, fixed={"negatives": True}):
+    for params, test in grid_samples("arithmetic", axes, per_point=5, fixed={"negatives": True}):
         assert int(test.target) == solve_from_text(test.input), test.input
         assert test.genresult["nesting"] <= params["depth"]
         assert_scores_own_target(task, test)
