@@ -84,6 +84,7 @@ fi
 build_model() {
     local name=$1 script=$2 dest="$MODELS/$1"
     local stamp
+    [ -f "$SCRIPTS_DIR/$script" ] || die "$SCRIPTS_DIR/$script is missing"
     stamp=$(stamp_of "$venv_stamp" "$(file_hash "$SCRIPTS_DIR/$script")")
     if is_done "$dest" "$stamp"; then
         log "model $name: up to date ($dest)"

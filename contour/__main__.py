@@ -1,0 +1,3 @@
+from contour.cli import main
+
+main()

@@ -1,0 +1,141 @@
+"""Command line: a thin layer over the library. Errors become one line + exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from contour.errors import ContourError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+_HELP = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _run_options(f):
+    options = [
+        click.option("--config", required=True, help="YAML experiment configuration file"),
+        click.option("--template", required=True, help="Prompt template file (or name in templates/)"),
+        click.option("--seed", type=int, default=0, show_default=True, help="Random seed"),
+        click.option("--precision", default=None,
+                     help="Precision block from the config (default: the first defined)"),
+        click.option("--density", default="normal", show_default=True,
+                     help="Grid sampling density: normal, lowdef or corner"),
+        click.option("--degree", type=int, default=0, show_default=True,
+                     help="Degree for tasks that do not set their own"),
+        click.option("--model", default=None, help="Model name as served (required online)"),
+        click.option("--sampler", default=None, help="Sampler parameters file (required online)"),
+        click.option("--apibase", default=None,
+                     help="API base URL, with or without /v1 (required online)"),
+        click.option("--apikey", default=None,
+                     help="API key (default: $OPENAI_API_KEY); never written anywhere"),
+        click.option("--parallel", type=click.IntRange(1), default=4, show_default=True,
+                     help="Concurrent completions per step"),
+        click.option("--threads", type=click.IntRange(1), default=4, show_default=True,
+                     help="Concurrent steps"),
+        click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=600.0,
+                     show_default=True, help="Request timeout in seconds"),
+        click.option("--cache", default="contour-cache.sqlite", show_default=True,
+                     help="Response cache database file"),
+        click.option("--shuffle", is_flag=True, help="Run steps in a seeded random order"),
+        click.option("--offline", "offline_rounds", type=click.IntRange(1), default=None,
+                     metavar="ROUNDS",
+                     help="Generate ROUNDS x count samples per point with no inference"),
+        click.option("--output", type=click.Path(path_type=Path), default=None,
+                     help="Explicit output folder (default: results/<timestamp>_...)"),
+        click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"),
+                     show_default=True, help="Parent folder of run folders"),
+        click.option("--quiet", is_flag=True, help="No progress output"),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@click.command("run", context_settings=_HELP)
+@_run_options
+def run_command(**opts) -> None:
+    """Run an experiment against an OpenAI-compatible server, or generate it offline."""
+    from contour.session import run_from_options
+
+    run_from_options(opts)
+
+
+@click.command("grid", context_settings=_HELP)
+@click.option("--config", required=True, help="YAML experiment configuration file")
+@click.option("--degree", type=int, default=0, show_default=True)
+@click.option("--density", default="normal", show_default=True)
+def grid_command(config: str, degree: int, density: str) -> None:
+    """Print the resolved grid of points of a config for a degree and density."""
+    from contour.config import load_config
+    from contour.manifold import describe_grid, resolve_grid
+
+    cfg = load_config(config)
+    resolve_grid(cfg, degree, density)
+    click.echo(describe_grid(cfg, degree, density))
+
+
+@click.command("tasks", context_settings=_HELP)
+def tasks_command() -> None:
+    """List the registered tasks and their parameters."""
+    from contour.tasks import get_task, task_names
+
+    for name in task_names():
+        task = get_task(name)
+        click.echo(f"{name} (v{task.version}): {task.description}")
+        for line in task.schema.describe():
+            click.echo(f"    {line}")
+
+
+@click.group(context_settings=_HELP)
+def cli() -> None:
+    """Contour: difficulty-manifold benchmarks for LLM reasoning."""
+
+
+cli.add_command(run_command)
+cli.add_command(grid_command)
+cli.add_command(tasks_command)
+
+
+def _mount_optional() -> None:
+    try:
+        from contour.evaluate.cli import evaluate_command
+    except ImportError:
+        return
+    cli.add_command(evaluate_command, "evaluate")
+
+
+def invoke(command: click.Command, args: list[str] | None = None) -> int:
+    """Run a click command; user errors print one line and return non-zero."""
+    try:
+        command.main(args=args, standalone_mode=False, prog_name=_prog_name(command))
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return EXIT_USER_ERROR
+    except ContourError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_USER_ERROR
+    return 0
+
+
+def _prog_name(command: click.Command) -> str:
+    return os.path.basename(sys.argv[0]) if command is run_command else "contour"
+
+
+def main() -> None:
+    _mount_optional()
+    sys.exit(invoke(cli))
+
+
+def runner_main() -> None:
+    sys.exit(invoke(run_command))

@@ -1,0 +1,60 @@
+"""From points to records: what one sample of one point looks like before inference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contour.config import ExperimentConfig, Precision
+from contour.generation import generate_test
+from contour.manifold import Point
+from contour.records import ResultRecord
+from contour.samplers import Sampler
+from contour.tasks import get_task
+from contour.templates import Template
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything that decides which tests a run asks and how."""
+
+    config: ExperimentConfig
+    template: Template
+    sampler: Sampler | None
+    model: str | None
+    seed: int
+    precision: Precision
+    density: str
+    degree: int
+
+
+@dataclass(frozen=True)
+class Step:
+    """One round of one point: samples [round*count, (round+1)*count)."""
+
+    point: Point
+    round: int
+    count: int
+
+    @property
+    def samples(self) -> range:
+        return range(self.round * self.count, (self.round + 1) * self.count)
+
+
+def sample_key(point: Point, sample: int) -> str:
+    return f"{point.point_id}-{sample}"
+
+
+def build_record(settings: RunSettings, point: Point, sample: int, round_: int) -> ResultRecord:
+    """The record of one sample with every field that exists without inference."""
+    task = get_task(point.task)
+    test = generate_test(task, settings.seed, point.params, sample)
+    messages = settings.template.render(task, point.params, test)
+    return ResultRecord(
+        task=point.point_id, version=point.version, base_task=point.task,
+        key=sample_key(point, sample), sample=sample, step=round_, seed=settings.seed,
+        params={**point.params, "count": settings.precision.count},
+        input=test.input, target=test.target, response_enum=test.response_enum,
+        guess_chance=test.guess_chance, genresult=test.genresult, messages=messages,
+        model=settings.model, template=settings.template.name,
+        sampler=settings.sampler.name if settings.sampler else None,
+    )
