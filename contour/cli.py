@@ -101,24 +101,25 @@ cli.add_command(grid_command)
 cli.add_command(tasks_command)
 
 
-def _mount_optional() -> None:
-    try:
-        from contour.evaluate.cli import evaluate_command
-    except ImportError:
-        return
+def _mount_commands() -> None:
+    from contour.demo import demo_command
+    from contour.evaluate.cli import evaluate_command
+
     cli.add_command(evaluate_command, "evaluate")
+    cli.add_command(demo_command, "demo")
 
 
 def invoke(command: click.Command, args: list[str] | None = None) -> int:
     """Run a click command; user errors print one line and return non-zero."""
     try:
         command.main(args=args, standalone_mode=False, prog_name=_prog_name(command))
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return EXIT_INTERRUPTED
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("interrupted; run the same command again to resume", err=True)
+        # Worker threads may be blocked in a request for up to --timeout;
+        # everything worth keeping is already flushed, so do not wait for them.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         click.echo(f"error: {exc.format_message()}", err=True)
         return EXIT_USER_ERROR
@@ -133,7 +134,7 @@ def _prog_name(command: click.Command) -> str:
 
 
 def main() -> None:
-    _mount_optional()
+    _mount_commands()
     sys.exit(invoke(cli))
 
 

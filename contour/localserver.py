@@ -255,6 +255,7 @@ class LocalVLLMServer:
         # Also reaches engine processes that outlived the API server.
         self._signal_group(signal.SIGKILL)
         proc.wait()
+        self._wait_group_gone(timeout=10)
         self.process = None
 
     def kill(self) -> None:
@@ -263,11 +264,19 @@ class LocalVLLMServer:
             self._signal_group(signal.SIGKILL)
             self.process.wait()
 
-    def _signal_group(self, sig: int) -> None:
+    def _signal_group(self, sig: int) -> bool:
         try:
             os.killpg(self.process.pid, sig)
+            return True
         except (ProcessLookupError, PermissionError):
-            pass
+            return False
+
+    def _wait_group_gone(self, timeout: float) -> None:
+        # Killed engine workers are reparented to init and linger as zombies
+        # for a moment; waiting makes "no vLLM process left" hold on return.
+        deadline = time.monotonic() + timeout
+        while self._signal_group(0) and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def __enter__(self) -> LocalVLLMServer:
         return self.start()

@@ -41,7 +41,8 @@ class Template:
         }
         try:
             text = self.compiled.render(context)
-        except jinja2.TemplateError as exc:
+        except (jinja2.TemplateError, TypeError) as exc:
+            # TypeError: a filter such as tojson given an undefined variable.
             raise ContourError(f"template {self.path}: rendering failed: {exc}") from None
         return parse_messages(text, str(self.path))
 

@@ -1,0 +1,333 @@
+"""Response cache: a server answer is never requested twice, across runs and processes.
+
+One SQLite file holds two tables:
+
+- ``responses``: a sqlitedict table, request key -> the server's JSON response
+  (successful completions only). Values are stored as JSON, not pickle, so a
+  cache file someone hands you cannot run code when read.
+- ``contour_claims``: who is sending which request right now. A claim row is
+  (key, owner, host, pid, beat); `owner` is unique per ResponseCache instance.
+
+Use it like this (put before release, so a waiter never finds neither a value
+nor a claim)::
+
+    got = cache.get_or_claim(key)
+    if isinstance(got, Claim):
+        try:
+            completion = client.complete(body)
+            if completion.ok:
+                cache.put(key, completion.response)
+        finally:
+            cache.release(got)
+    else:
+        response = got
+
+How the claim works: `get_or_claim` looks for a value, then in one
+``BEGIN IMMEDIATE`` transaction (SQLite's write lock, so exactly one process
+or thread at a time) inserts a claim row unless a live one exists. The winner
+looks for the value once more (the previous owner may have stored it and left
+between our two looks) and then sends; everybody else polls until the value
+appears, the claim is released (a failed request: then one of them claims and
+sends), or the claim goes stale. A claim is stale when its heartbeat (refreshed
+by a background thread every claim_ttl/4 while the owner holds claims) is older
+than `claim_ttl`, or at once when its owner is a process on this host that no
+longer exists. After `max_wait` a waiter takes the claim whatever its state,
+trading a possible duplicate request for never hanging.
+
+Limits: a dead owner whose pid was already reused by another process is only
+detected by its heartbeat age; owners on other hosts only by heartbeat age
+(keep clocks roughly in sync); SQLite locking is not reliable on network file
+systems (NFS), and WAL mode needs shared memory, so keep the cache on a local
+disk.
+
+What sqlitedict does and does not give us (2.1.0, read from its source and
+maintainers' answers, piskvorky/sqlitedict#145): one SqliteDict is one
+connection served by one background thread, so it is thread-safe within a
+process; across processes it offers nothing beyond SQLite's own locking. Its
+writes are fire-and-forget: an error (e.g. "database is locked") surfaces at
+the *next* call, possibly another thread's, so every call here is made under
+one lock and every write ends with a blocking commit. It hard-codes
+synchronous=OFF and the stdlib's 5 s busy timeout; we set synchronous=NORMAL
+(with WAL: no corruption on power loss) and a longer busy timeout on its
+connection. It has no compare-and-set, hence the claims table on a raw
+sqlite3 connection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from sqlitedict import SqliteDict
+
+from contour.errors import ContourError
+
+RESPONSES_TABLE = "responses"
+CLAIMS_TABLE = "contour_claims"
+
+_T = TypeVar("_T")
+_BUSY_RETRIES = 5
+_POLL_FIRST_S = 0.002
+_POLL_MAX_S = 0.1
+
+
+def request_key(body: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of the full request body.
+
+    The body holds the model, the messages and every sampler parameter; the
+    API key travels in a header and so never reaches the key.
+    """
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The right, won by exactly one caller, to send the request for `key`."""
+
+    key: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    owner: str
+    host: str
+    pid: int
+    beat: float     # time.time() of the owner's last heartbeat
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` on this host still exists (and is not a zombie)."""
+    if os.name != "posix":
+        return True     # os.kill(pid, 0) would terminate it on Windows: rely on heartbeats
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A killed process its parent has not reaped yet still answers signal 0.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+def claim_is_stale(row: ClaimRow, *, now: float, host: str, ttl: float,
+                   alive: Callable[[int], bool] = process_alive) -> bool:
+    """Whether a claim may be taken over: heartbeat too old, or owner gone."""
+    if now - row.beat > ttl:
+        return True
+    return row.host == host and not alive(row.pid)
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _encode(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class ResponseCache:
+    """Server responses by request key, shared safely by threads and processes."""
+
+    def __init__(self, path: str | os.PathLike[str], *, claim_ttl: float = 60.0,
+                 max_wait: float = 3600.0, busy_timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise ContourError(f"--cache {self.path}: directory {self.path.parent} does not exist")
+        if claim_ttl <= 0 or max_wait < 0 or busy_timeout <= 0:
+            raise ValueError("claim_ttl and busy_timeout must be > 0, max_wait >= 0")
+        self._claim_ttl = claim_ttl
+        self._max_wait = max_wait
+        self._busy_timeout = busy_timeout
+        self._owner = uuid.uuid4().hex
+        self._host = socket.gethostname()
+        self._pid = os.getpid()
+        self._held: set[str] = set()
+        self._claims_lock = threading.Lock()
+        self._values_lock = threading.Lock()
+        self._closed = False
+        try:
+            self._db = self._open_claims_db()
+            self._values = self._retry_busy(self._open_values)
+        except sqlite3.DatabaseError as exc:
+            raise ContourError(f"--cache {self.path}: not a usable SQLite cache ({exc})") from None
+        self._stop = threading.Event()
+        self._heartbeat = threading.Thread(target=self._beat, name="contour-cache-heartbeat",
+                                           daemon=True)
+        self._heartbeat.start()
+
+    # -- opening ------------------------------------------------------------
+
+    def _open_claims_db(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
+                             check_same_thread=False)
+        # WAL first, from a connection with a real busy timeout: readers then
+        # never block the writer, and sqlitedict's own PRAGMA becomes a no-op.
+        self._retry_busy(lambda: db.execute("PRAGMA journal_mode=WAL").fetchone())
+        db.execute("PRAGMA synchronous=NORMAL")
+        self._retry_busy(lambda: db.execute(
+            f"CREATE TABLE IF NOT EXISTS {CLAIMS_TABLE} (key TEXT PRIMARY KEY, owner TEXT NOT NULL,"
+            " host TEXT NOT NULL, pid INTEGER NOT NULL, beat REAL NOT NULL)"))
+        return db
+
+    def _open_values(self) -> SqliteDict:
+        values = SqliteDict(str(self.path), tablename=RESPONSES_TABLE, autocommit=True,
+                            journal_mode="WAL", encode=_encode, decode=json.loads,
+                            outer_stack=False)
+        values.conn.select_one(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+        values.conn.select_one("PRAGMA synchronous=NORMAL")
+        return values
+
+    def _retry_busy(self, fn: Callable[[], _T]) -> _T:
+        # The busy timeout already waits inside SQLite; this covers the cases
+        # where SQLite reports "locked" without waiting (and sqlitedict's
+        # deferred errors), which a short pause resolves.
+        for attempt in range(_BUSY_RETRIES + 1):
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or attempt == _BUSY_RETRIES:
+                    raise
+                time.sleep(0.05 * (2 ** attempt))
+        raise AssertionError("unreachable")
+
+    def _transaction(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `fn` inside BEGIN IMMEDIATE (holding SQLite's write lock). Caller holds _claims_lock."""
+        def once() -> _T:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(self._db)
+                self._db.execute("COMMIT")
+                return result
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        return self._retry_busy(once)
+
+    # -- values -------------------------------------------------------------
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self._values_lock:
+            return self._retry_busy(lambda: self._values.get(key))
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        """Store a successful response; durable (committed) when this returns."""
+        if not isinstance(value, dict):
+            raise TypeError(f"cache values are response dicts, got {type(value).__name__}")
+
+        def write() -> None:
+            self._values[key] = value
+            self._values.commit()   # blocking: surfaces this write's own error, here
+        with self._values_lock:
+            self._retry_busy(write)
+
+    def __len__(self) -> int:
+        with self._values_lock:
+            return self._retry_busy(lambda: len(self._values))
+
+    # -- claims -------------------------------------------------------------
+
+    def get_or_claim(self, key: str) -> dict[str, Any] | Claim:
+        """The cached response, or a Claim obliging the caller to send and then release."""
+        deadline = time.monotonic() + self._max_wait
+        pause = _POLL_FIRST_S
+        while True:
+            value = self.get(key)
+            if value is not None:
+                return value
+            if self._try_claim(key, force=time.monotonic() >= deadline):
+                claim = Claim(key, self._owner)
+                value = self.get(key)
+                if value is not None:
+                    self.release(claim)
+                    return value
+                return claim
+            time.sleep(pause)
+            pause = min(pause * 2, _POLL_MAX_S)
+
+    def _try_claim(self, key: str, force: bool) -> bool:
+        with self._claims_lock:
+            if key in self._held:
+                return False    # another thread of this process is sending it
+            now = time.time()
+
+            def claim(db: sqlite3.Connection) -> bool:
+                found = db.execute(f"SELECT owner, host, pid, beat FROM {CLAIMS_TABLE} WHERE key=?",
+                                   (key,)).fetchone()
+                if found is not None and not force:
+                    row = ClaimRow(*found)
+                    # Our own owner id but not held: left over from a failed release.
+                    if row.owner != self._owner and not claim_is_stale(
+                            row, now=now, host=self._host, ttl=self._claim_ttl):
+                        return False
+                db.execute(f"INSERT OR REPLACE INTO {CLAIMS_TABLE} VALUES (?, ?, ?, ?, ?)",
+                           (key, self._owner, self._host, self._pid, now))
+                return True
+
+            won = self._transaction(claim)
+            if won:
+                self._held.add(key)
+            return won
+
+    def release(self, claim: Claim) -> None:
+        """Give up a claim (idempotent); waiters then take the stored value or claim it."""
+        with self._claims_lock:
+            self._transaction(lambda db: db.execute(
+                f"DELETE FROM {CLAIMS_TABLE} WHERE key=? AND owner=?", (claim.key, claim.owner)))
+            if claim.owner == self._owner:
+                self._held.discard(claim.key)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._claim_ttl / 4):
+            with self._claims_lock:
+                if not self._held:
+                    continue
+                try:
+                    self._transaction(lambda db: db.execute(
+                        f"UPDATE {CLAIMS_TABLE} SET beat=? WHERE owner=?", (time.time(), self._owner)))
+                except sqlite3.Error:
+                    pass    # the next beat tries again; a claim survives three missed beats
+
+    # -- closing ------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release every claim still held, then close both connections (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self._heartbeat.join()
+        with self._claims_lock:
+            if self._held:
+                self._transaction(lambda db: db.execute(
+                    f"DELETE FROM {CLAIMS_TABLE} WHERE owner=?", (self._owner,)))
+                self._held.clear()
+            self._db.close()
+        with self._values_lock:
+            self._values.close()
+
+    def __enter__(self) -> ResponseCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

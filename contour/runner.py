@@ -1,0 +1,299 @@
+"""The online engine: steps of (point, round) sent to a server, scored, recorded.
+
+Concurrency: `threads` step workers; each step runs its missing samples on a
+pool of `parallel` threads, so at most threads x parallel requests are in
+flight. Adaptive precision: when a round of a point completes, the next round
+is scheduled unless the point has reached `max_rounds`, its accuracy's 95%
+Wilson half-width is within `target_halfwidth`, or its truncation rate exceeds
+`max_truncation`.
+
+Resume: a run folder is identified by the run's fingerprint (same command =
+same fingerprint). Records already in the folder are kept and not requested
+again; records that failed for a transient reason (timeout, connection,
+5xx, rate limit, malformed reply) are dropped from the file and retried.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from contour.cache import ResponseCache, request_key
+from contour.client import TRANSIENT_ERRORS, ChatClient
+from contour.errors import ContourError
+from contour.manifest import build_manifest, run_fingerprint
+from contour.manifold import Point
+from contour.output import (RecordWriter, folder_name, iter_records, read_manifest,
+                            records_path, repair_tail, unique_path, write_json_atomic)
+from contour.plan import RunSettings, Step, build_record, sample_key
+from contour.progress import Progress
+from contour.records import MANIFEST_FILE, STATS_FILE, ResultRecord
+from contour.stats import RunStats
+from contour.task import Test
+from contour.tasks import get_task
+
+ONLINE_MODE = {"online": True}
+
+
+@dataclass(frozen=True)
+class OnlineOptions:
+    apibase: str
+    apikey: str | None
+    parallel: int = 4
+    threads: int = 4
+    timeout: float = 600.0
+    cache: Path = Path("contour-cache.sqlite")
+    shuffle: bool = False
+    quiet: bool = False
+
+
+def find_resumable(results_dir: Path, fingerprint: str) -> Path | None:
+    """The newest unfinished folder of the same run, if any."""
+    if not results_dir.is_dir():
+        return None
+    found = []
+    for folder in results_dir.iterdir():
+        manifest = read_manifest(folder) if folder.is_dir() else None
+        if manifest and manifest.get("fingerprint") == fingerprint and manifest.get("status") != "complete":
+            found.append(folder)
+    return max(found, key=lambda f: f.name) if found else None
+
+
+def load_finished(folder: Path) -> tuple[dict[str, dict[str, Any]], int]:
+    """Records to keep from an earlier attempt; rewrites the file without the
+    ones to retry (atomically). Returns (records by key, number dropped)."""
+    path = records_path(folder)
+    if not path.exists():
+        return {}, 0
+    damaged = repair_tail(path)
+    if damaged:
+        click.echo(f"note: removed truncated line {damaged} of {path} (a crash mid-write)", err=True)
+    kept: dict[str, dict[str, Any]] = {}
+    dropped = 0
+    for record in iter_records(path):
+        error = record.get("error")
+        if error and error.get("type") in TRANSIENT_ERRORS:
+            dropped += 1
+            continue
+        kept[record["key"]] = record
+    if dropped:
+        tmp = path.with_name(path.name + ".rewrite")
+        with open(tmp, "w", encoding="utf-8") as f:
+            for record in kept.values():
+                f.write(ResultRecord(**record).to_json() + "\n")
+        os.replace(tmp, path)
+    return kept, dropped
+
+
+def wilson_halfwidth(correct: int, n: int, z: float = 1.959963984540054) -> float:
+    if n == 0:
+        return math.inf
+    p = correct / n
+    return z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+
+
+class Engine:
+    def __init__(self, settings: RunSettings, points: list[Point], options: OnlineOptions,
+                 folder: Path, finished: dict[str, dict[str, Any]]):
+        self.settings = settings
+        self.points = points
+        self.options = options
+        self.folder = folder
+        self.finished = finished
+        self.client = ChatClient(options.apibase, api_key=options.apikey, timeout=options.timeout,
+                                 pool_size=options.threads * options.parallel)
+        self.sampler = settings.sampler
+        self.cache: ResponseCache | None = None
+        self.writer: RecordWriter | None = None
+        self.stats = RunStats(folder / STATS_FILE)
+        self.progress: Progress | None = None
+        self.stop = threading.Event()
+        self._by_point: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._order_rng = random.Random(f"shuffle-{settings.seed}")
+
+    # -- preparation -----------------------------------------------------
+    def check_server(self) -> None:
+        self.client.check_model(self.settings.model)
+        if self.sampler.params.get("max_tokens") == "model":
+            length = self.client.max_model_len(self.settings.model)
+            if not length:
+                raise ContourError(f"sampler {self.sampler.path}: max_tokens is \"model\" but the "
+                                   f"server does not report a context length for '{self.settings.model}'")
+            self.sampler = self.sampler.with_max_tokens(length)
+
+    # -- the work --------------------------------------------------------
+    def run(self) -> None:
+        for record in self.finished.values():
+            self.stats.add(record, from_this_session=False)
+            self._by_point.setdefault(record["task"], []).append(record)
+        self.cache = ResponseCache(self.options.cache)
+        self.writer = RecordWriter(records_path(self.folder))
+        self.progress = Progress(0, enabled=not self.options.quiet)
+        queue = [Step(p, 0, self.settings.precision.count) for p in self.points]
+        if self.options.shuffle:
+            self._order_rng.shuffle(queue)
+        for step in queue:
+            self._announce(step)
+        running: dict[Future, Step] = {}
+        pool = ThreadPoolExecutor(self.options.threads, thread_name_prefix="step")
+        try:
+            while queue or running:
+                while queue and len(running) < self.options.threads and not self.stop.is_set():
+                    step = queue.pop(0)
+                    running[pool.submit(self._run_step, step)] = step
+                if not running:
+                    break
+                done, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in done:
+                    step = running.pop(future)
+                    future.result()
+                    following = self._next_round(step)
+                    if following is not None:
+                        self._announce(following)
+                        at = self._order_rng.randrange(len(queue) + 1) if self.options.shuffle else len(queue)
+                        queue.insert(at, following)
+        except BaseException:
+            self.stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+    def _announce(self, step: Step) -> None:
+        missing = sum(1 for s in step.samples if sample_key(step.point, s) not in self.finished)
+        self.progress.add_work(missing)
+
+    def _run_step(self, step: Step) -> None:
+        todo = [s for s in step.samples if sample_key(step.point, s) not in self.finished]
+        if not todo:
+            return
+        with ThreadPoolExecutor(min(self.options.parallel, len(todo)), thread_name_prefix="req") as pool:
+            for future in [pool.submit(self._run_sample, step, s) for s in todo]:
+                future.result()
+
+    def _run_sample(self, step: Step, sample: int) -> None:
+        if self.stop.is_set():
+            return
+        record = build_record(self.settings, step.point, sample, step.round)
+        body = self.sampler.request_body(self.settings.model, record.messages)
+        key = request_key(body)
+        started = time.monotonic()
+        cached = self.cache.get_or_claim(key)
+        if isinstance(cached, dict):
+            response, error, attempts, hit = cached, None, 0, True
+        else:
+            try:
+                completion = self.client.complete(body)
+                response, error, attempts, hit = completion.response, completion.error, completion.attempts, False
+                if response is not None:
+                    self.cache.put(key, response)
+            finally:
+                self.cache.release(cached)
+        if self.stop.is_set() and error and error.get("type") in TRANSIENT_ERRORS:
+            return  # an interrupted request: leave it to the resume
+        score_record(record, response, error)
+        record.latency_s = round(time.monotonic() - started, 4)
+        record.cache_hit = hit
+        record.extra = {"attempts": attempts, "request_key": key}
+        data = asdict(record)
+        with self._lock:
+            self.writer.write(record)
+            self.finished[record.key] = data
+            self._by_point.setdefault(record.task, []).append(data)
+        self.stats.add(data, from_this_session=True)
+        self.progress.completed(cache_hit=hit)
+
+    def _next_round(self, step: Step) -> Step | None:
+        precision = self.settings.precision
+        if step.round + 1 >= precision.max_rounds or self.stop.is_set():
+            return None
+        with self._lock:
+            records = [r for r in self._by_point.get(step.point.point_id, [])
+                       if r["step"] <= step.round and not r.get("error")]
+        n = len(records)
+        if precision.max_truncation is not None and n and \
+                sum(bool(r["is_truncated"]) for r in records) / n > precision.max_truncation:
+            return None
+        if precision.target_halfwidth is not None and \
+                wilson_halfwidth(sum(bool(r["is_correct"]) for r in records), n) <= precision.target_halfwidth:
+            return None
+        return Step(step.point, step.round + 1, step.count)
+
+    def close(self, status: str) -> None:
+        if self.progress:
+            self.progress.close()
+        if self.writer:
+            self.writer.close()
+        if self.cache:
+            self.cache.close()
+        self.stats.write(final=True)
+        manifest = read_manifest(self.folder) or {}
+        manifest["status"] = status
+        manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        write_json_atomic(self.folder / MANIFEST_FILE, manifest)
+
+
+def score_record(record: ResultRecord, response: dict[str, Any] | None, error: dict[str, Any] | None) -> None:
+    """Fill the inference fields of `record` from a server response or an error."""
+    if error is not None or response is None:
+        record.error = error or {"type": "unknown", "message": "no response"}
+        record.is_valid = record.is_correct = record.is_truncated = False
+        return
+    choice = response["choices"][0]
+    message = choice.get("message") or {}
+    record.answer = message.get("content")
+    record.usage = response.get("usage")
+    record.timings = {"finish_reason": choice.get("finish_reason"),
+                      "stop_reason": choice.get("stop_reason")}
+    task = get_task(record.base_task)
+    test = Test(record.input, record.target, record.response_enum, record.guess_chance, record.genresult)
+    verdict = task.score(record.answer, test)
+    record.extracted_answer = verdict.extracted_answer
+    record.normalized_answer = verdict.normalized_answer
+    record.is_valid = verdict.is_valid
+    record.is_correct = verdict.is_correct
+    record.is_truncated = choice.get("finish_reason") == "length"
+
+
+def run_online(settings: RunSettings, points: list[Point], options: OnlineOptions,
+               results_dir: Path, output: Path | None = None) -> Path:
+    fingerprint = run_fingerprint(settings, ONLINE_MODE)
+    if output is not None:
+        folder = output
+        existing = read_manifest(folder)
+        if folder.exists() and any(folder.iterdir()) and (existing is None or existing.get("fingerprint") != fingerprint):
+            raise ContourError(f"output folder {folder} holds a different run; choose another --output")
+    else:
+        folder = find_resumable(results_dir, fingerprint) or unique_path(results_dir / folder_name(
+            time.strftime("%Y%m%d-%H%M%S"), settings.config.name, settings.model,
+            settings.template.name, settings.sampler.name))
+    engine = Engine(settings, points, options, folder, {})
+    engine.check_server()   # before creating anything: a bad server or model writes nothing
+    folder.mkdir(parents=True, exist_ok=True)
+    finished, dropped = load_finished(folder)
+    engine.finished = finished
+    if not options.quiet:
+        resumed = f" (resuming: {len(finished)} records kept, {dropped} failed ones to retry)" if finished or dropped else ""
+        click.echo(f"run folder: {folder}{resumed}", err=True)
+    manifest = read_manifest(folder) or build_manifest(settings, points, fingerprint, ONLINE_MODE)
+    manifest.update(status="running", apibase=ChatClient.public_base(options.apibase))
+    write_json_atomic(folder / MANIFEST_FILE, manifest)
+    try:
+        engine.run()
+    except BaseException:
+        engine.close("interrupted")
+        raise
+    engine.close("complete")
+    if not options.quiet:
+        click.echo(engine.stats.summary_table())
+        click.echo(f"results: {folder}")
+    return folder

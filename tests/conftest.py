@@ -1,0 +1,28 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+pytest_plugins = ["tests.vllm_fixtures"] if (Path(__file__).parent / "vllm_fixtures.py").exists() else []  # TEMP
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `python runner.py ARGS` (or `-m contour` when args[0] is a subcommand marker)."""
+    cmd = [sys.executable, str(REPO / "runner.py"), *args]
+    return subprocess.run(cmd, cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def run_contour(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "contour", *args], cwd=cwd or REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def quick_config() -> Path:
+    return REPO / "configs" / "quick.yaml"
