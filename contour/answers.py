@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-_FINAL = re.compile(r"final\s+answer\s*(?:is)?\s*[:：=]?", re.IGNORECASE)
+# A marker needs a separator, so prose such as "that is my final answer."
+# after the real answer line is not mistaken for a new answer.
+_FINAL = re.compile(r"final\s+answer\s*[*_]*\s*(?:is\b\s*[:：=]?|[:：=])", re.IGNORECASE)
 _THINK_END = "</think>"
 
 
@@ -23,21 +25,25 @@ def answer_region(text: str) -> str | None:
         return None
     if _THINK_END in text:
         text = text.rsplit(_THINK_END, 1)[1]
-    markers = list(_FINAL.finditer(text))
-    if markers:
-        rest = text[markers[-1].end():]
-        lines = [ln for ln in rest.splitlines()]
-        first = _clean_line(lines[0]) if lines else ""
-        if not first:
-            first = next((_clean_line(ln) for ln in lines[1:] if _clean_line(ln)), "")
-        boxed = boxed_contents(first)
-        return boxed[-1] if boxed else (first or None)
+    for marker in reversed(list(_FINAL.finditer(text))):
+        region = _line_after(text[marker.end():])
+        if region:
+            boxed = boxed_contents(region)
+            return boxed[-1] if boxed else region
     boxed = boxed_contents(text)
     if boxed:
         return boxed[-1]
     lines = [_clean_line(ln) for ln in text.splitlines()]
     lines = [ln for ln in lines if ln]
     return lines[-1] if lines else None
+
+
+def _line_after(rest: str) -> str:
+    """The rest of the marker's line, or the next non-empty line."""
+    for line in rest.splitlines():
+        if _clean_line(line):
+            return _clean_line(line)
+    return ""
 
 
 def _clean_line(line: str) -> str:
@@ -52,6 +58,9 @@ def boxed_contents(text: str) -> list[str]:
     for m in re.finditer(r"\\boxed\s*\{", text):
         depth, i = 1, m.end()
         while i < len(text) and depth:
+            if text[i] == "\\":   # an escaped brace (\{ or \}) is content, not nesting
+                i += 2
+                continue
             depth += {"{": 1, "}": -1}.get(text[i], 0)
             i += 1
         if depth == 0:
@@ -109,7 +118,7 @@ def choice_labels(n: int) -> list[str]:
 # "(c)" in any case; bare letters only in capitals, so "a)" in prose or the
 # word "I" is never read as an option.
 _CHOICE = re.compile(r"\(([A-Za-z])\)|\b([A-Z])\)|^\s*([A-Z])\s*(?:[.:]|$)|"
-                     r"\b[Oo]ption\s+([A-Za-z])\b", re.MULTILINE)
+                     r"\b[Oo]ption\s+([A-Za-z])\b|\b(?:is|answer)\s+([A-Z])\b", re.MULTILINE)
 
 
 def extract_choice(region: str, enum: list[str]) -> str | None:

@@ -27,7 +27,6 @@ are equally likely whatever the shape.
 from __future__ import annotations
 
 import random
-import re
 from typing import Any, Union
 
 from contour import answers

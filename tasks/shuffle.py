@@ -152,20 +152,20 @@ class Shuffle(Task):
         touched = sorted({p for pair in swaps for p in pair})
         question = params["question"] if params["question"] != "mixed" else rng.choice(
             ["holder", "item"])
+        # Item i starts with person i, so the indices of people touched by a
+        # swap are also the indices of the items that moved.
+        asked = rng.choice(touched) if touched else rng.randrange(n)
         if question == "holder":
-            # Items start with person of the same index, so touched people
-            # and touched items share indices.
-            asked = rng.choice(touched) if touched else rng.randrange(n)
             options = rng.sample(people, n)
             answer = people[holder[asked]]
             q_text = (f"At the end, who is reading {items[asked]}?" if theme == "books"
                       else f"At the end, who has the {items[asked]}?")
             asked_name = items[asked]
         else:
-            asked = rng.choice(touched) if touched else rng.randrange(n)
             options = rng.sample(items, n)
             answer = items[holder.index(asked)]
-            q_text = f"At the end, which {spec['noun']} does {people[asked]} have?"
+            q_text = (f"At the end, which book is {people[asked]} reading?" if theme == "books"
+                      else f"At the end, which {spec['noun']} does {people[asked]} have?")
             asked_name = people[asked]
 
         lines = [self._intro(theme, people, items)]

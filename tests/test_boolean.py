@@ -1,4 +1,5 @@
 import ast
+import json
 import re
 
 import pytest
@@ -111,6 +112,7 @@ def test_targets_match_independent_solver_over_grid():
             assert python_eval(test.input) == value, test.input
         assert test.genresult["nesting"] <= params["depth"]
         assert test.response_enum == ["True", "False"] and test.guess_chance == 0.5
+        assert json.loads(json.dumps(test.genresult)) == test.genresult
         assert_scores_own_target(task, test)
         n += 1
         trues += value

@@ -1,3 +1,4 @@
+import json
 import re
 
 import pytest
@@ -44,9 +45,9 @@ def solve_from_text(text: str) -> str:
     question = next(ln for ln in lines if ln.startswith("At the end"))
     options = {m.group(2): m.group(1) for m in
                (re.match(r"^(\([A-Z]\)) (.+)$", ln) for ln in lines) if m}
-    m = re.match(r"At the end, which \w+ does (\w+) have\?$", question)
+    m = re.match(r"At the end, which \w+ (?:does (\w+) have|is (\w+) reading)\?$", question)
     if m:
-        return options[holds[m.group(1)]]
+        return options[holds[m.group(1) or m.group(2)]]
     m = re.match(r"At the end, who (?:has the|is reading) (.+)\?$", question)
     assert m, question
     holder = [p for p, item in holds.items() if item == m.group(1)]
@@ -69,6 +70,7 @@ def test_targets_match_independent_solver_over_grid():
         assert g["question"] == params["question"]
         if params["swaps"]:
             assert g["asked_swaps"] >= 1   # the question is about something that moved
+        assert json.loads(json.dumps(test.genresult)) == test.genresult
         assert_scores_own_target(task, test)
         n += 1
     assert n >= 1000

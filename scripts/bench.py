@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Contour's benchmark: prints tables of throughput measured in one run.
+
+    python scripts/bench.py [generation] [runner] [evaluate]
+
+generation: per task, tests generated per second and tests generated and
+            rendered (zerocot-nosys and multishot) per second, at the middle
+            point of configs/full.yaml at degree 1.
+runner:     requests/s and overhead per request of the full online engine
+            (generation, cache, HTTP, scoring, writing) against a local server
+            that answers instantly, at threads x parallel = 1, 16 and 64.
+evaluate:   records/s and peak memory of evaluation at 100k and 1M records.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def bench_generation(seconds: float = 0.5) -> None:
+    from contour.config import load_config
+    from contour.generation import generate_test
+    from contour.manifold import resolve_entry
+    from contour.tasks import get_task
+    from contour.templates import load_template
+
+    config = load_config(REPO / "configs" / "full.yaml")
+    templates = [load_template("zerocot-nosys"), load_template("multishot")]
+    print(f"{'task':<12}{'point':<52}{'gen/s':>10}{'gen+zerocot/s':>15}{'gen+multishot/s':>17}")
+    for entry in config.tasks:
+        points = resolve_entry(entry, 1, "normal")
+        point = points[len(points) // 2]
+        task = get_task(point.task)
+        rates = []
+        for template in [None, *templates]:
+            n, start = 0, time.perf_counter()
+            while time.perf_counter() - start < seconds:
+                test = generate_test(task, 0, point.params, n)
+                if template is not None:
+                    template.render(task, point.params, test)
+                n += 1
+            rates.append(n / (time.perf_counter() - start))
+        print(f"{entry.name:<12}{point.point_id[:50]:<52}{rates[0]:>10.0f}{rates[1]:>15.0f}{rates[2]:>17.0f}")
+
+
+def bench_runner() -> None:
+    from contour.config import load_config
+    from contour.manifold import resolve_grid
+    from contour.plan import RunSettings
+    from contour.runner import OnlineOptions, run_online
+    from contour.samplers import load_sampler
+    from contour.templates import load_template
+    from tests.faultserver import FaultServer
+
+    config = load_config(REPO / "configs" / "full.yaml")
+    points = resolve_grid(config, 0, "corner")
+    print(f"{'threads x parallel':<20}{'requests':>9}{'seconds':>9}{'req/s':>9}{'ms/request':>12}")
+    for threads, parallel in [(1, 1), (4, 4), (8, 8)]:
+        with FaultServer() as server, tempfile.TemporaryDirectory() as tmp:
+            settings = RunSettings(config, load_template("zerocot-nosys"), load_sampler("greedy-2k"),
+                                   "bench-model", 0, config.precision(None), "corner", 0)
+            options = OnlineOptions(apibase=server.base_url, apikey=None, parallel=parallel,
+                                    threads=threads, timeout=30, cache=Path(tmp) / "cache.sqlite",
+                                    quiet=True)
+            start = time.perf_counter()
+            run_online(settings, points, options, Path(tmp) / "results")
+            elapsed = time.perf_counter() - start
+            n = server.request_count
+        print(f"{threads} x {parallel} = {threads * parallel:<11}{n:>9}{elapsed:>9.2f}{n / elapsed:>9.1f}"
+              f"{1000 * elapsed / n:>12.2f}")
+
+
+def bench_evaluate() -> None:
+    from contour.evaluate.bench import main as evaluate_bench
+
+    evaluate_bench()
+
+
+def main(argv: list[str]) -> None:
+    parts = argv or ["generation", "runner", "evaluate"]
+    for part in parts:
+        print(f"\n== {part} ==")
+        {"generation": bench_generation, "runner": bench_runner, "evaluate": bench_evaluate}[part]()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

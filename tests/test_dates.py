@@ -1,0 +1,287 @@
+import json
+import re
+
+import pytest
+
+from contour.errors import ContourError
+from contour.generation import generate_test
+from contour.tasks import get_task
+from tests.taskcheck import assert_scores_own_target, grid_samples
+
+# --- an independent calendar: no datetime, no dateutil -------------------
+
+MONTHS = ["january", "february", "march", "april", "may", "june", "july",
+          "august", "september", "october", "november", "december"]
+DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+def leap(y):
+    return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+
+
+def month_len(y, m):
+    return 29 if m == 2 and leap(y) else [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
+
+
+def to_serial(date):
+    """Days since 0001-01-01 (day 0), counted by whole years and months."""
+    y, m, d = date
+    n = (y - 1) * 365 + (y - 1) // 4 - (y - 1) // 100 + (y - 1) // 400
+    n += sum(month_len(y, k) for k in range(1, m))
+    return n + d - 1
+
+
+def from_serial(n):
+    y = n // 366 + 1                      # an underestimate; walk forward
+    while to_serial((y + 1, 1, 1)) <= n:
+        y += 1
+    n -= to_serial((y, 1, 1))
+    m = 1
+    while n >= month_len(y, m):
+        n -= month_len(y, m)
+        m += 1
+    return (y, m, n + 1)
+
+
+def weekday(date):
+    # 2000-01-01 was a Saturday.
+    return DAYS[(to_serial(date) - to_serial((2000, 1, 1)) + 5) % 7]
+
+
+def shift(date, n, unit):
+    y, m, d = date
+    if unit == "day":
+        return from_serial(to_serial(date) + n)
+    if unit == "week":
+        return from_serial(to_serial(date) + 7 * n)
+    if unit == "month":
+        total = y * 12 + (m - 1) + n
+        y, m = total // 12, total % 12 + 1
+    else:
+        y += n
+    # The task promises month and year steps never land on a missing day.
+    assert d <= month_len(y, m), (date, n, unit)
+    return (y, m, d)
+
+
+def boundary(date, which, whose):
+    """first/last day of the month of / before / after `date`."""
+    y, m, _ = date
+    m += {"of": 0, "this": 0, "before": -1, "last": -1, "after": 1, "next": 1}[whose]
+    if m == 0:
+        y, m = y - 1, 12
+    if m == 13:
+        y, m = y + 1, 1
+    return (y, m, 1) if which == "first" else (y, m, month_len(y, m))
+
+
+# --- reading the text ------------------------------------------------------
+
+_DATE = (r"(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), )?"
+         r"(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4}|[A-Z][a-z]+ \d{1,2}, \d{4})")
+_N = r"(\d+) (day|week|month|year)s?"
+
+
+def parse_date(text):
+    stated_day = None
+    if ", " in text and text.split(", ")[0].casefold() in DAYS:
+        stated_day, text = text.split(", ", 1)
+    if m := re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)", text):
+        date = (int(m[1]), int(m[2]), int(m[3]))
+    elif m := re.fullmatch(r"(\d\d)/(\d\d)/(\d{4})", text):
+        date = (int(m[3]), int(m[1]), int(m[2]))
+    else:
+        m = re.fullmatch(r"([A-Z][a-z]+) (\d{1,2}), (\d{4})", text)
+        date = (int(m[3]), MONTHS.index(m[1].casefold()) + 1, int(m[2]))
+    assert 1 <= date[2] <= month_len(date[0], date[1]), text
+    if stated_day:
+        assert weekday(date) == stated_day.casefold(), text
+    return date
+
+
+def resolve(phrase, known):
+    """The date a question phrase names, given the dates known so far."""
+    if phrase == "today":
+        return known["today"]
+    if phrase in ("tomorrow", "yesterday"):
+        return shift(known["today"], 1 if phrase == "tomorrow" else -1, "day")
+    if m := re.fullmatch(_N + r" from today", phrase):
+        return shift(known["today"], int(m[1]), m[2])
+    if m := re.fullmatch(_N + r" ago", phrase):
+        return shift(known["today"], -int(m[1]), m[2])
+    if m := re.fullmatch(_N + r" (after|before) the (.+)", phrase):
+        return shift(known[m[4]], int(m[1]) * (1 if m[3] == "after" else -1), m[2])
+    if m := re.fullmatch(r"the (first|last) day of (this|last|next) month", phrase):
+        return boundary(known["today"], m[1], m[2])
+    m = re.fullmatch(r"the (first|last) day of the month (of|before|after) the (.+)", phrase)
+    assert m, phrase
+    return boundary(known[m[3]], m[1], m[2])
+
+
+def solve_from_text(text):
+    lines = text.splitlines()
+    story = lines[0]
+    options = [re.match(r"^(\([A-Z]\)) (.+)$", ln).groups() for ln in lines[2:]]
+    sentences = re.split(r"(?<=[.?])\s+(?=[A-Z])", story)
+    known = {}
+    for s in sentences[:-1]:
+        if m := re.fullmatch(rf"Today is ({_DATE})\.", s):
+            known["today"] = parse_date(m[1])
+        elif m := re.fullmatch(rf"(Yesterday was|The day before yesterday was|Tomorrow is) ({_DATE})\.", s):
+            back = {"Yesterday was": 1, "The day before yesterday was": 2, "Tomorrow is": -1}[m[1]]
+            known["today"] = shift(parse_date(m[2]), back, "day")
+        elif m := re.fullmatch(rf"The (.+) is on ({_DATE})\.", s):
+            known[m[1]] = parse_date(m[2])
+        elif m := re.fullmatch(r"The (.+) (was yesterday|is tomorrow|was " + _N + " ago|is in "
+                               + _N + r")\.", s):
+            # event = today + offset; solve for whichever side is unknown
+            if m[2] in ("was yesterday", "is tomorrow"):
+                n, unit = (-1 if m[2] == "was yesterday" else 1), "day"
+            elif m[3]:
+                n, unit = -int(m[3]), m[4]
+            else:
+                n, unit = int(m[5]), m[6]
+            if "today" in known:
+                assert m[1] not in known
+                known[m[1]] = shift(known["today"], n, unit)
+            else:
+                known["today"] = shift(known[m[1]], -n, unit)
+                assert shift(known["today"], n, unit) == known[m[1]]
+        elif m := re.fullmatch(r"The (.+) is " + _N + r" (after|before) the (.+)\.", s):
+            known[m[1]] = shift(known[m[5]], int(m[2]) * (1 if m[4] == "after" else -1), m[3])
+        elif m := re.fullmatch(r"The (.+) is on the (first|last) day of (this|last|next) month\.", s):
+            known[m[1]] = boundary(known["today"], m[2], m[3])
+        elif m := re.fullmatch(r"The (.+) is on the (first|last) day of the month "
+                               r"(of|before|after) the (.+)\.", s):
+            known[m[1]] = boundary(known[m[4]], m[2], m[3])
+        elif m := re.fullmatch(r"Today is the (first|last) day of the month "
+                               r"(of|before|after) the (.+)\.", s):
+            known["today"] = boundary(known[m[3]], m[1], m[2])
+        else:
+            raise AssertionError(f"unread sentence: {s}")
+    question = sentences[-1]
+    if m := re.fullmatch(r"What (?:is|was) the date (?:of )?(.+)\?", question):
+        answer = resolve(m[1], known)
+        matches = [label for label, opt in options if parse_date(opt) == answer]
+    else:
+        m = re.fullmatch(r"What day of the week (?:is it|was it|will it be|is) (.+)\?", question)
+        assert m, question
+        answer = weekday(resolve(m[1], known))
+        matches = [label for label, opt in options if opt.casefold() == answer]
+    assert len(matches) == 1, (text, answer)
+    return matches[0]
+
+
+# --- tests -------------------------------------------------------------------
+
+def test_calendar_helpers_round_trip():
+    for n in range(to_serial((1895, 1, 1)), to_serial((2105, 12, 31)), 37):
+        assert to_serial(from_serial(n)) == n
+    assert weekday((2024, 2, 29)) == "thursday"
+    assert month_len(1900, 2) == 28 and month_len(2000, 2) == 29
+
+
+def test_targets_match_independent_solver_over_grid():
+    axes = {"hops": [1, 2, 3, 6], "max_offset": [1, 10, 60, 1000],
+            "format": ["long", "iso", "us", "mixed"],
+            "calendar": ["plain", "month_end", "leap"], "ask": ["date", "weekday"]}
+    task = get_task("dates")
+    n = 0
+    for params, test in grid_samples("dates", axes, per_point=3):
+        assert test.target == solve_from_text(test.input), test.input
+        g = test.genresult
+        assert len(g["steps"]) == params["hops"]
+        assert g["option_kinds"].count("answer") == 1
+        assert test.response_enum == ["(A)", "(B)", "(C)", "(D)", "(E)"]
+        assert test.guess_chance == pytest.approx(0.2)
+        assert json.loads(json.dumps(test.genresult)) == test.genresult
+        assert_scores_own_target(task, test)
+        n += 1
+    assert n >= 1000
+
+
+def test_option_counts_and_distractor_kinds():
+    kinds = set()
+    for params, test in grid_samples("dates", {"choices": [3, 7], "ask": ["date", "weekday"],
+                                               "calendar": ["plain", "leap"]}, 40,
+                                     {"hops": 3, "max_offset": 400}):
+        assert len(test.response_enum) == params["choices"]
+        assert len(set(test.genresult["options"])) == params["choices"]
+        assert test.target == solve_from_text(test.input)
+        kinds |= set(test.genresult["option_kinds"])
+    assert {"day", "week", "month", "year", "skip", "reverse", "boundary"} <= kinds
+
+
+def test_leap_calendar_crosses_february():
+    tests = [t for _, t in grid_samples("dates", {"hops": [2]}, 100,
+                                        {"calendar": "leap", "max_offset": 7})]
+    assert sum(t.genresult["crosses_feb29"] for t in tests) > 20
+
+
+def _test(ask="date"):
+    task = get_task("dates")
+    params = task.schema.validate("dates", {"hops": 2, "ask": ask, "format": "us"})
+    return generate_test(task, 4, params, 0)
+
+
+@pytest.mark.parametrize("response,expected", [
+    ("Today is 3 days after ... so the date is 03/10/2019.\n\nFinal Answer: (C)", "(C)"),
+    ("**Final Answer:** **(B)**", "(B)"),
+    ("The answer is $\\boxed{D}$.", "(D)"),
+    ("Final Answer: (e).", "(E)"),
+    ("Final Answer: (A)\nWait, February has 28 days.\nFinal Answer: (B)", "(B)"),
+    ("final answer:   C", "(C)"),
+    ("I do not know what day it is.", None),
+])
+def test_extraction(response, expected):
+    assert get_task("dates").extract(response, _test()) == expected
+
+
+def test_extraction_by_written_date():
+    task = get_task("dates")
+    test = _test()
+    y, m, d = (int(x) for x in test.genresult["options"][3].split("-"))
+    long = f"{MONTHS[m - 1].capitalize()} {d}, {y}"
+    assert task.extract(f"Final Answer: {long}", test) == "(D)"
+    assert task.extract(f"Final Answer: {m:02d}/{d:02d}/{y}.", test) == "(D)"
+    assert task.extract(f"Final Answer: {y}-{m:02d}-{d:02d}", test) == "(D)"
+    # a date that is no option is an answer, and a wrong one
+    verdict = task.score("Final Answer: 1999-12-31", test)
+    assert verdict.is_valid and not verdict.is_correct
+
+
+def test_extraction_by_weekday_name():
+    task = get_task("dates")
+    test = _test("weekday")
+    options = test.genresult["options"]
+    assert task.extract(f"Final Answer: **{options[1].lower()}**", test) == "(B)"
+    assert task.extract(f"Final Answer: {options[0]}, no, {options[2]}.", test) == "(C)"
+
+
+def test_scoring():
+    task = get_task("dates")
+    test = _test()
+    wrong = next(label for label in test.response_enum if label != test.target)
+    verdict = task.score(f"Final Answer: {wrong}", test)
+    assert verdict.is_valid and not verdict.is_correct
+    verdict = task.score("Hard to say.", test)
+    assert not verdict.is_valid and not verdict.is_correct
+
+
+def test_determinism():
+    task = get_task("dates")
+    params = task.schema.validate("dates", {"hops": 4, "max_offset": 500, "format": "mixed"})
+    assert generate_test(task, 1, params, 2) == generate_test(task, 1, params, 2)
+    assert generate_test(task, 1, params, 2) != generate_test(task, 1, params, 3)
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"hop": 2}, "unknown parameter 'hop'"),
+    ({"hops": 0}, "'hops'.*out of range"),
+    ({"max_offset": 4000}, "'max_offset'.*out of range"),
+    ({"choices": 8}, "'choices'.*out of range"),
+    ({"format": "european"}, "'format'.*must be one of"),
+])
+def test_schema_rejects(bad, message):
+    with pytest.raises(ContourError, match=message):
+        get_task("dates").schema.validate("dates", bad)
