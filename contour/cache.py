@@ -167,8 +167,12 @@ class ResponseCache:
         self._closed = False
         try:
             self._db = self._open_claims_db()
+        except sqlite3.DatabaseError as exc:
+            raise ContourError(f"--cache {self.path}: not a usable SQLite cache ({exc})") from None
+        try:
             self._values = self._retry_busy(self._open_values)
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise ContourError(f"--cache {self.path}: not a usable SQLite cache ({exc})") from None
         self._stop = threading.Event()
         self._heartbeat = threading.Thread(target=self._beat, name="contour-cache-heartbeat",
@@ -180,13 +184,17 @@ class ResponseCache:
     def _open_claims_db(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
                              check_same_thread=False)
-        # WAL first, from a connection with a real busy timeout: readers then
-        # never block the writer, and sqlitedict's own PRAGMA becomes a no-op.
-        self._retry_busy(lambda: db.execute("PRAGMA journal_mode=WAL").fetchone())
-        db.execute("PRAGMA synchronous=NORMAL")
-        self._retry_busy(lambda: db.execute(
-            f"CREATE TABLE IF NOT EXISTS {CLAIMS_TABLE} (key TEXT PRIMARY KEY, owner TEXT NOT NULL,"
-            " host TEXT NOT NULL, pid INTEGER NOT NULL, beat REAL NOT NULL)"))
+        try:
+            # WAL first, from a connection with a real busy timeout: readers then
+            # never block the writer, and sqlitedict's own PRAGMA becomes a no-op.
+            self._retry_busy(lambda: db.execute("PRAGMA journal_mode=WAL").fetchone())
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._retry_busy(lambda: db.execute(
+                f"CREATE TABLE IF NOT EXISTS {CLAIMS_TABLE} (key TEXT PRIMARY KEY,"
+                " owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, beat REAL NOT NULL)"))
+        except sqlite3.Error:
+            db.close()
+            raise
         return db
 
     def _open_values(self) -> SqliteDict:
@@ -227,8 +235,13 @@ class ResponseCache:
     # -- values -------------------------------------------------------------
 
     def get(self, key: str) -> dict[str, Any] | None:
+        def read() -> dict[str, Any] | None:
+            try:
+                return self._values[key]    # one query; SqliteDict.get would make two
+            except KeyError:
+                return None
         with self._values_lock:
-            return self._retry_busy(lambda: self._values.get(key))
+            return self._retry_busy(read)
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         """Store a successful response; durable (committed) when this returns."""
@@ -269,9 +282,9 @@ class ResponseCache:
         with self._claims_lock:
             if key in self._held:
                 return False    # another thread of this process is sending it
-            now = time.time()
 
             def claim(db: sqlite3.Connection) -> bool:
+                now = time.time()   # read under the write lock, which may have taken a while
                 found = db.execute(f"SELECT owner, host, pid, beat FROM {CLAIMS_TABLE} WHERE key=?",
                                    (key,)).fetchone()
                 if found is not None and not force:

@@ -39,6 +39,8 @@ def _run_options(f):
                      help="Concurrent steps"),
         click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=600.0,
                      show_default=True, help="Request timeout in seconds"),
+        click.option("--retries", type=click.IntRange(0), default=5, show_default=True,
+                     help="Retries per request on 429, 5xx, timeouts and connection errors"),
         click.option("--cache", default="contour-cache.sqlite", show_default=True,
                      help="Response cache database file"),
         click.option("--shuffle", is_flag=True, help="Run steps in a seeded random order"),

@@ -25,8 +25,11 @@ error `{"type", "message", "status"}` whose type is one of this closed set:
   (Null content with finish_reason "length" is a valid, truncated answer:
   reasoning models stop mid-thought that way, and the record must say so.)
 
-Retries follow `RetryPolicy`: at most `max_retries` extra attempts, with
-exponential backoff and full jitter between them.
+`TRANSIENT_ERRORS` is the retried subset. Retries follow `RetryPolicy`: at
+most `max_retries` extra attempts, with exponential backoff and full jitter
+between them; a Retry-After header replaces the draw (capped at backoff_max).
+Only the request timeout bounds one attempt (requests' read timeout: the
+longest silence, which for a non-streaming completion is the whole wait).
 
 The API key is sent in the Authorization header only; every message this
 module produces is scrubbed of it.
@@ -36,11 +39,11 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -60,8 +63,10 @@ NO_CONTENT = "no_content"
 
 ERROR_TYPES = frozenset({TIMEOUT, CONNECTION, RATE_LIMITED, SERVER_ERROR, CLIENT_ERROR,
                          MALFORMED_RESPONSE, EMPTY_CHOICES, NO_CONTENT})
-RETRIED_ERROR_TYPES = frozenset({TIMEOUT, CONNECTION, RATE_LIMITED, SERVER_ERROR,
-                                 MALFORMED_RESPONSE})
+# Failures that say nothing about the request itself: retried here, and
+# worth sending again when an interrupted run resumes.
+TRANSIENT_ERRORS = frozenset({TIMEOUT, CONNECTION, RATE_LIMITED, SERVER_ERROR,
+                              MALFORMED_RESPONSE})
 
 _MAX_MESSAGE_CHARS = 500
 # The model list is tiny: a generous but short bound keeps a dead server from
@@ -148,13 +153,13 @@ class Completion:
         return self.response is not None
 
 
-def classify_status(status: int) -> tuple[str, bool]:
-    """(error type, retried?) for a non-2xx HTTP status."""
+def classify_status(status: int) -> str:
+    """The error type of a non-2xx HTTP status."""
     if status == 429:
-        return RATE_LIMITED, True
+        return RATE_LIMITED
     if status >= 500 or status == 408:
-        return SERVER_ERROR, True
-    return CLIENT_ERROR, False
+        return SERVER_ERROR
+    return CLIENT_ERROR
 
 
 def server_error_message(text: str) -> str:
@@ -199,6 +204,17 @@ def check_chat_response(data: Any) -> tuple[str, str] | None:
     return None
 
 
+def _pooled_session(pool_size: int) -> requests.Session:
+    session = requests.Session()
+    # Retries are ours (they know about 429 and Retry-After), not urllib3's.
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    # No cookie is ever stored, so concurrent responses never write shared state.
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return session
+
+
 def _transport_reason(exc: BaseException) -> str:
     """The innermost OS-level reason of a requests/urllib3 exception chain."""
     seen: set[int] = set()
@@ -218,26 +234,30 @@ def _transport_reason(exc: BaseException) -> str:
 class _Attempt:
     response: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
-    retryable: bool = False
-    retry_after: float | None = None
+    retry_after: float | None = None    # seconds the server asked us to wait
 
 
 class ChatClient:
     """Sends chat completion requests to one OpenAI-compatible server.
 
-    Safe to share between threads: each thread gets its own requests.Session
-    (requests does not promise a Session is thread-safe), so each thread keeps
-    its own keep-alive connection and nothing is shared but immutable settings.
-    A `session` passed in is used by every thread as is; don't mutate it while
-    requests are in flight.
+    One instance is shared by all the runner's threads. They share one
+    requests.Session, which is safe here because nothing mutates it after
+    construction: the adapter is mounted once, headers go with each request,
+    and cookies are refused (requests' own thread-safety caveats, psf/requests
+    #2766 and #1871, are about mutating a session or talking to many hosts).
+    Its urllib3 pool keeps up to `pool_size` keep-alive connections; size it
+    to the number of requests in flight (threads x parallel), else surplus
+    connections are opened and dropped, which costs only speed.
     """
 
     def __init__(self, apibase: str, api_key: str | None = None, timeout: float = 600.0,
                  retry: RetryPolicy = RetryPolicy(), session: requests.Session | None = None,
-                 *, sleep: Callable[[float], None] = time.sleep,
+                 *, pool_size: int = 16, sleep: Callable[[float], None] = time.sleep,
                  rng: random.Random | None = None) -> None:
         if timeout <= 0:
             raise ContourError(f"--timeout {timeout}: must be a positive number of seconds")
+        if pool_size < 1:
+            raise ValueError(f"pool_size must be >= 1, got {pool_size}")
         self.apibase = normalize_apibase(apibase)
         self.timeout = float(timeout)
         self.retry = retry
@@ -245,38 +265,17 @@ class ChatClient:
         self._headers = {"Content-Type": "application/json"}
         if self._api_key:
             self._headers["Authorization"] = f"Bearer {self._api_key}"
-        self._shared_session = session
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._sessions_lock = threading.Lock()
+        self._session = session or _pooled_session(pool_size)
+        self._owns_session = session is None
         self._sleep = sleep
         self._rng = rng or random.Random()
 
     def __repr__(self) -> str:
         return f"ChatClient({self.apibase!r}, timeout={self.timeout})"
 
-    # -- sessions -----------------------------------------------------------
-
-    def _session(self) -> requests.Session:
-        if self._shared_session is not None:
-            return self._shared_session
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            # One thread sends one request at a time; retries are ours, not urllib3's.
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            self._local.session = session
-            with self._sessions_lock:
-                self._sessions.append(session)
-        return session
-
     def close(self) -> None:
-        with self._sessions_lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
+        if self._owns_session:
+            self._session.close()
 
     def __enter__(self) -> ChatClient:
         return self
@@ -293,15 +292,14 @@ class ChatClient:
 
     # -- models -------------------------------------------------------------
 
-    def list_models(self) -> list[str]:
-        """Ids of the served models; ContourError if this is not a usable server."""
+    def _served(self) -> list[dict[str, Any]]:
+        """The entries of GET /v1/models; ContourError if this is not a usable server."""
         url = f"{self.apibase}/models"
+        timeout = min(self.timeout, _MODELS_TIMEOUT_S)
         try:
-            resp = self._session().get(url, headers=self._headers,
-                                       timeout=min(self.timeout, _MODELS_TIMEOUT_S))
+            resp = self._session.get(url, headers=self._headers, timeout=timeout)
         except requests.Timeout:
-            raise ContourError(f"--apibase {url}: no answer within "
-                               f"{min(self.timeout, _MODELS_TIMEOUT_S):g} s") from None
+            raise ContourError(f"--apibase {url}: no answer within {timeout:g} s") from None
         except requests.RequestException as exc:
             raise ContourError(self._redact(
                 f"--apibase {url}: cannot reach the server ({_transport_reason(exc)})")) from None
@@ -320,7 +318,11 @@ class ChatClient:
         if not isinstance(models, list):
             raise ContourError(f"--apibase {url}: not an OpenAI-compatible API "
                                "(the answer has no model list)")
-        return [m["id"] for m in models if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        return [m for m in models if isinstance(m, dict) and isinstance(m.get("id"), str)]
+
+    def list_models(self) -> list[str]:
+        """Ids of the served models."""
+        return [m["id"] for m in self._served()]
 
     def check_model(self, name: str) -> None:
         """ContourError naming the model and the served ones if it is not served."""
@@ -330,17 +332,29 @@ class ChatClient:
             raise ContourError(f"--model {name!r} is not served by {self.apibase}; "
                                f"served models: {listing}")
 
+    def max_model_len(self, name: str) -> int | None:
+        """The context length the server reports for `name` (vLLM does), else None."""
+        for model in self._served():
+            length = model.get("max_model_len")
+            if model["id"] == name and isinstance(length, int) and not isinstance(length, bool):
+                return length
+        return None
+
     # -- completions --------------------------------------------------------
 
     def complete(self, body: dict[str, Any]) -> Completion:
-        """POST one chat completion, retrying transient failures; never raises for them."""
+        """POST one chat completion, retrying transient failures; never raises for them.
+
+        A body that cannot be serialised to JSON (NaN, a set) is the caller's
+        bug, not the server's weather: requests' InvalidJSONError propagates.
+        """
         start = time.monotonic()
         attempts = 0
         while True:
             attempts += 1
             outcome = self._attempt(body)
-            if (outcome.response is not None or not outcome.retryable
-                    or attempts > self.retry.max_retries):
+            retryable = outcome.error is not None and outcome.error["type"] in TRANSIENT_ERRORS
+            if not retryable or attempts > self.retry.max_retries:
                 return Completion(outcome.response, outcome.error,
                                   time.monotonic() - start, attempts)
             self._sleep(self.retry.delay(attempts - 1, self._rng.random(), outcome.retry_after))
@@ -348,37 +362,31 @@ class ChatClient:
     def _attempt(self, body: dict[str, Any]) -> _Attempt:
         url = f"{self.apibase}/chat/completions"
         try:
-            resp = self._session().post(url, json=body, headers=self._headers,
-                                        timeout=self.timeout)
+            resp = self._session.post(url, json=body, headers=self._headers, timeout=self.timeout)
+        except requests.exceptions.InvalidJSONError:
+            raise
         except requests.Timeout:
-            return self._failure(TIMEOUT, f"no answer from {url} within {self.timeout:g} s",
-                                 None, True)
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            return self._failure(CONNECTION, f"{url}: {_transport_reason(exc)}", None, True)
+            return self._failure(TIMEOUT, f"no answer from {url} within {self.timeout:g} s", None)
         except requests.RequestException as exc:
-            # Invalid URL, bad header and the like: configuration, not weather.
-            return self._failure(CONNECTION, f"{url}: {_transport_reason(exc)}", None, False)
+            return self._failure(CONNECTION, f"{url}: {_transport_reason(exc)}", None)
 
         status = resp.status_code
         if not 200 <= status < 300:
-            kind, retryable = classify_status(status)
             retry_after = None
             if status in (429, 503):
                 retry_after = parse_retry_after(resp.headers.get("Retry-After"))
             message = f"HTTP {status}: {server_error_message(resp.text)}"
-            return self._failure(kind, message, status, retryable, retry_after)
+            return self._failure(classify_status(status), message, status, retry_after)
         try:
             data = resp.json()
         except ValueError:
-            return self._failure(MALFORMED_RESPONSE, "the response body is not valid JSON",
-                                 status, True)
+            return self._failure(MALFORMED_RESPONSE, "the response body is not valid JSON", status)
         problem = check_chat_response(data)
         if problem is not None:
-            kind, message = problem
-            return self._failure(kind, message, status, kind in RETRIED_ERROR_TYPES)
+            return self._failure(problem[0], problem[1], status)
         return _Attempt(response=data)
 
-    def _failure(self, kind: str, message: str, status: int | None, retryable: bool,
+    def _failure(self, kind: str, message: str, status: int | None,
                  retry_after: float | None = None) -> _Attempt:
         error = {"type": kind, "message": self._redact(message), "status": status}
-        return _Attempt(error=error, retryable=retryable, retry_after=retry_after)
+        return _Attempt(error=error, retry_after=retry_after)

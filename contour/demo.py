@@ -25,7 +25,7 @@ def run_demo(config: str, template: str, sampler: str, results_dir: Path, model:
             "config": config, "template": template, "sampler": sampler, "model": server.served_name,
             "apibase": server.base_url, "apikey": None, "seed": 0, "precision": precision,
             "density": "normal", "degree": 0, "parallel": parallel, "threads": threads,
-            "timeout": 300.0, "cache": str(results_dir / "demo-cache.sqlite"), "shuffle": True,
+            "timeout": 300.0, "retries": 5, "cache": str(results_dir / "demo-cache.sqlite"), "shuffle": True,
             "offline_rounds": None, "output": None, "results_dir": results_dir, "quiet": False,
         })
     report = write_report(folder)

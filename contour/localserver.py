@@ -334,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     server = LocalVLLMServer(config)
     print(f"starting vLLM for {args.model!r} (log: {contour_home() / 'logs'}) ...", flush=True)
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # A shell starting us in the background ignores SIGINT; Ctrl-C should still work.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         server.start()
         print(f"serving model {server.served_name!r} at {server.base_url}/v1 "

@@ -28,7 +28,7 @@ from typing import Any
 import click
 
 from contour.cache import ResponseCache, request_key
-from contour.client import TRANSIENT_ERRORS, ChatClient
+from contour.client import TRANSIENT_ERRORS, ChatClient, RetryPolicy, normalize_apibase
 from contour.errors import ContourError
 from contour.manifest import build_manifest, run_fingerprint
 from contour.manifold import Point
@@ -51,6 +51,7 @@ class OnlineOptions:
     parallel: int = 4
     threads: int = 4
     timeout: float = 600.0
+    retries: int = 5
     cache: Path = Path("contour-cache.sqlite")
     shuffle: bool = False
     quiet: bool = False
@@ -110,7 +111,7 @@ class Engine:
         self.folder = folder
         self.finished = finished
         self.client = ChatClient(options.apibase, api_key=options.apikey, timeout=options.timeout,
-                                 pool_size=options.threads * options.parallel)
+                                 retry=RetryPolicy(max_retries=options.retries), pool_size=options.threads * options.parallel)
         self.sampler = settings.sampler
         self.cache: ResponseCache | None = None
         self.writer: RecordWriter | None = None
@@ -136,7 +137,11 @@ class Engine:
         for record in self.finished.values():
             self.stats.add(record, from_this_session=False)
             self._by_point.setdefault(record["task"], []).append(record)
-        self.cache = ResponseCache(self.options.cache)
+        # A waiter on another thread's or process's claim gives up (and sends
+        # the request itself) only after the worst case of one complete() call.
+        retry = self.client.retry
+        worst = self.options.timeout * (retry.max_retries + 1) + retry.backoff_max * retry.max_retries
+        self.cache = ResponseCache(self.options.cache, max_wait=worst + 60)
         self.writer = RecordWriter(records_path(self.folder))
         self.progress = Progress(0, enabled=not self.options.quiet)
         queue = [Step(p, 0, self.settings.precision.count) for p in self.points]
@@ -285,7 +290,7 @@ def run_online(settings: RunSettings, points: list[Point], options: OnlineOption
         resumed = f" (resuming: {len(finished)} records kept, {dropped} failed ones to retry)" if finished or dropped else ""
         click.echo(f"run folder: {folder}{resumed}", err=True)
     manifest = read_manifest(folder) or build_manifest(settings, points, fingerprint, ONLINE_MODE)
-    manifest.update(status="running", apibase=ChatClient.public_base(options.apibase))
+    manifest.update(status="running", apibase=normalize_apibase(options.apibase))
     write_json_atomic(folder / MANIFEST_FILE, manifest)
     try:
         engine.run()

@@ -52,5 +52,6 @@ def run_from_options(opts: dict[str, Any]) -> Path:
     online = OnlineOptions(
         apibase=opts["apibase"], apikey=opts["apikey"] or os.environ.get("OPENAI_API_KEY"),
         parallel=opts["parallel"], threads=opts["threads"], timeout=opts["timeout"],
+        retries=opts["retries"],
         cache=Path(opts["cache"]), shuffle=opts["shuffle"], quiet=opts["quiet"])
     return run_online(settings, points, online, opts["results_dir"], opts["output"])

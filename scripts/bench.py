@@ -62,16 +62,16 @@ def bench_runner() -> None:
     points = resolve_grid(config, 0, "corner")
     print(f"{'threads x parallel':<20}{'requests':>9}{'seconds':>9}{'req/s':>9}{'ms/request':>12}")
     for threads, parallel in [(1, 1), (4, 4), (8, 8)]:
-        with FaultServer() as server, tempfile.TemporaryDirectory() as tmp:
+        with FaultServer(models=["bench-model"]) as server, tempfile.TemporaryDirectory() as tmp:
             settings = RunSettings(config, load_template("zerocot-nosys"), load_sampler("greedy-2k"),
                                    "bench-model", 0, config.precision(None), "corner", 0)
-            options = OnlineOptions(apibase=server.base_url, apikey=None, parallel=parallel,
+            options = OnlineOptions(apibase=server.apibase, apikey=None, parallel=parallel,
                                     threads=threads, timeout=30, cache=Path(tmp) / "cache.sqlite",
                                     quiet=True)
             start = time.perf_counter()
             run_online(settings, points, options, Path(tmp) / "results")
             elapsed = time.perf_counter() - start
-            n = server.request_count
+            n = server.hits
         print(f"{threads} x {parallel} = {threads * parallel:<11}{n:>9}{elapsed:>9.2f}{n / elapsed:>9.1f}"
               f"{1000 * elapsed / n:>12.2f}")
 

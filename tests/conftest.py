@@ -7,7 +7,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.vllm_fixtures"] if (Path(__file__).parent / "vllm_fixtures.py").exists() else []  # TEMP
+pytest_plugins = ["tests.vllm_fixtures"]
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None,

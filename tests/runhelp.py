@@ -1,0 +1,50 @@
+"""Helpers for tests that drive the runner CLI against a server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import REPO, run_cli
+
+
+def online_args(apibase: str, model: str, out: Path, cache: Path, *extra: str,
+                config: Path | None = None, sampler: str = "greedy-2k",
+                template: str = "zerocot-nosys") -> list[str]:
+    return ["--config", str(config or REPO / "configs" / "quick.yaml"), "--template", template,
+            "--sampler", sampler, "--model", model, "--apibase", apibase,
+            "--output", str(out), "--cache", str(cache), *extra]
+
+
+def run_online(apibase: str, model: str, tmp: Path, *extra: str, out: str = "run", **kw):
+    return run_cli(*online_args(apibase, model, tmp / out, tmp / "cache.sqlite", *extra, **kw))
+
+
+def records(folder: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (folder / "records.jsonl").read_text().splitlines()]
+
+
+def assert_stats_match_records(folder: Path) -> None:
+    stats = json.loads((folder / "stats.json").read_text())
+    recs = records(folder)
+    total = stats["total"]
+    assert total["records"] == len(recs)
+    assert total["correct"] == sum(bool(r["is_correct"]) for r in recs)
+    assert total["valid"] == sum(bool(r["is_valid"]) for r in recs)
+    assert total["truncated"] == sum(bool(r["is_truncated"]) for r in recs)
+    assert total["error_count"] == sum(bool(r["error"]) for r in recs)
+    assert total["cache_hits"] == sum(bool(r["cache_hit"]) and not r["error"] for r in recs)
+    assert total["completion_tokens"] == sum((r["usage"] or {}).get("completion_tokens", 0) for r in recs)
+    assert total["prompt_tokens"] == sum((r["usage"] or {}).get("prompt_tokens", 0) for r in recs)
+    assert sum(t["records"] for t in stats["per_point"].values()) == len(recs)
+    assert sum(t["records"] for t in stats["per_task"].values()) == len(recs)
+    assert stats["final"] is True
+
+
+def quick_size() -> int:
+    from contour.config import load_config
+    from contour.manifold import resolve_grid
+
+    config = load_config(REPO / "configs" / "quick.yaml")
+    return len(resolve_grid(config)) * config.precision(None).count

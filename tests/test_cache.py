@@ -1,0 +1,349 @@
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from contour.cache import (Claim, ClaimRow, ResponseCache, claim_is_stale, process_alive,
+                           request_key)
+from contour.client import ChatClient
+from contour.errors import ContourError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def body(i: int = 0, **params) -> dict:
+    return {"model": "test-model", "messages": [{"role": "user", "content": f"prompt {i}"}],
+            "max_tokens": 16, "temperature": 0.0, **params}
+
+
+def integrity(path: Path) -> str:
+    with sqlite3.connect(path) as db:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+# -- request_key ---------------------------------------------------------------
+
+def test_key_is_stable_and_order_independent():
+    a = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.5}
+    b = {"temperature": 0.5, "messages": [{"content": "hi", "role": "user"}], "model": "m"}
+    assert request_key(a) == request_key(b) == request_key(json.loads(json.dumps(a)))
+    assert len(request_key(a)) == 64
+    # Pinned: a changed key would silently orphan every existing cache.
+    assert request_key({"a": 1}) == \
+        "015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862"
+
+
+@pytest.mark.parametrize("change", [
+    {"model": "other"},
+    {"messages": [{"role": "user", "content": "prompt 1"}]},
+    {"messages": [{"role": "system", "content": "prompt 0"}]},
+    {"messages": [{"role": "user", "content": "prompt 0"}] * 2},
+    {"max_tokens": 17},
+    {"temperature": 0.1},
+    {"top_p": 0.9},
+    {"seed": 1},
+    {"n": 2},
+    {"stop": ["\n"]},
+])
+def test_key_is_sensitive_to_every_field(change):
+    assert request_key(body()) != request_key({**body(), **change})
+
+
+# -- values --------------------------------------------------------------------
+
+def test_put_get_survive_reopen(tmp_path):
+    path = tmp_path / "cache.sqlite"
+    response = {"choices": [{"message": {"content": "Ünïcode ✓"}}], "usage": {"total_tokens": 3}}
+    with ResponseCache(path) as cache:
+        assert cache.get("k") is None and len(cache) == 0
+        cache.put("k", response)
+        assert cache.get("k") == response
+    with ResponseCache(path) as cache:
+        assert cache.get("k") == response and len(cache) == 1
+        assert cache.get_or_claim("k") == response
+    assert integrity(path) == "ok"
+
+
+def test_values_are_json_not_pickle(tmp_path):
+    with ResponseCache(tmp_path / "c.sqlite") as cache:
+        cache.put("k", {"a": 1})
+        with pytest.raises(TypeError):
+            cache.put("k2", ["not", "a", "response"])
+    with sqlite3.connect(tmp_path / "c.sqlite") as db:
+        assert db.execute("SELECT value FROM responses WHERE key='k'").fetchone()[0] == '{"a":1}'
+
+
+def test_bad_cache_paths(tmp_path):
+    with pytest.raises(ContourError, match="does not exist"):
+        ResponseCache(tmp_path / "missing" / "c.sqlite")
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(ContourError, match="junk.sqlite: not a usable SQLite cache"):
+        ResponseCache(junk)
+
+
+def test_waits_out_a_foreign_write_lock(tmp_path):
+    # A 50 ms busy timeout against a 0.4 s lock: only the retry on
+    # "database is locked" (sqlitedict's deferred error included) gets through.
+    path = tmp_path / "c.sqlite"
+    with ResponseCache(path, busy_timeout=0.05) as cache:
+        locked, done = threading.Event(), threading.Event()
+
+        def hold_write_lock() -> None:
+            db = sqlite3.connect(path, isolation_level=None)
+            db.execute("BEGIN IMMEDIATE")
+            locked.set()
+            time.sleep(0.4)
+            db.execute("COMMIT")
+            db.close()
+            done.set()
+
+        threading.Thread(target=hold_write_lock).start()
+        locked.wait(5)
+        started = time.monotonic()
+        cache.put("k", {"v": 1})
+        assert done.is_set() and time.monotonic() - started >= 0.3
+        locked.clear()
+        done.clear()
+        threading.Thread(target=hold_write_lock).start()
+        locked.wait(5)
+        assert isinstance(cache.get_or_claim("other"), Claim)
+        assert done.is_set() and cache.get("k") == {"v": 1}
+    assert integrity(path) == "ok"
+
+
+# -- claims within one process -------------------------------------------------
+
+def test_claim_put_release(tmp_path):
+    with ResponseCache(tmp_path / "c.sqlite") as cache:
+        claim = cache.get_or_claim("k")
+        assert isinstance(claim, Claim) and claim.key == "k"
+        cache.put("k", {"v": 1})
+        cache.release(claim)
+        cache.release(claim)        # idempotent
+        assert cache.get_or_claim("k") == {"v": 1}
+
+
+def test_winner_rechecks_for_a_value_stored_meanwhile(tmp_path, monkeypatch):
+    # The race: our first look misses, then the owner stores and releases
+    # before we claim. Winning the claim must not mean sending again.
+    with ResponseCache(tmp_path / "c.sqlite") as cache:
+        cache.put("k", {"v": 1})
+        real_get = cache.get
+        looks = []
+
+        def first_look_misses(key: str) -> dict | None:
+            looks.append(key)
+            return None if len(looks) == 1 else real_get(key)
+
+        monkeypatch.setattr(cache, "get", first_look_misses)
+        assert cache.get_or_claim("k") == {"v": 1}
+    with sqlite3.connect(tmp_path / "c.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM contour_claims").fetchone()[0] == 0
+
+
+def test_threads_hammering_send_each_key_once(tmp_path):
+    sent: Counter[str] = Counter()
+    lock = threading.Lock()
+    keys = [f"key-{i}" for i in range(60)]
+    with ResponseCache(tmp_path / "c.sqlite") as cache:
+        def worker(seed: int) -> list[dict]:
+            order = keys[:]
+            random.Random(seed).shuffle(order)
+            got = []
+            for key in order:
+                value = cache.get_or_claim(key)
+                if isinstance(value, Claim):
+                    with lock:
+                        sent[key] += 1
+                    time.sleep(0.001)
+                    cache.put(key, {"key": key})
+                    cache.release(value)
+                    value = {"key": key}
+                got.append(value)
+            return got
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(worker, range(8)))
+        assert len(cache) == len(keys)
+    assert sent == Counter(keys)
+    assert all(sorted(r["key"] for r in got) == sorted(keys) for got in results)
+    assert integrity(tmp_path / "c.sqlite") == "ok"
+
+
+def test_failed_request_releases_claim_to_a_waiter(tmp_path):
+    with ResponseCache(tmp_path / "c.sqlite") as cache:
+        first = cache.get_or_claim("k")
+        outcome = {}
+        waiter = threading.Thread(target=lambda: outcome.update(got=cache.get_or_claim("k")))
+        waiter.start()
+        time.sleep(0.1)
+        assert waiter.is_alive()        # waits while the claim is held
+        cache.release(first)            # the request failed: nothing stored
+        waiter.join(5)
+        assert isinstance(outcome["got"], Claim)
+
+
+def test_waiter_in_another_instance_gets_the_value(tmp_path):
+    path = tmp_path / "c.sqlite"
+    # A 0.2 s ttl: only the owner's heartbeat keeps its claim from going stale.
+    with ResponseCache(path, claim_ttl=0.2) as owner, ResponseCache(path, claim_ttl=0.2) as other:
+        claim = owner.get_or_claim("k")
+
+        def finish() -> None:
+            time.sleep(0.6)
+            owner.put("k", {"v": 1})
+            owner.release(claim)
+
+        threading.Thread(target=finish).start()
+        started = time.monotonic()
+        assert other.get_or_claim("k") == {"v": 1}
+        assert time.monotonic() - started >= 0.5
+
+
+def test_close_releases_held_claims(tmp_path):
+    path = tmp_path / "c.sqlite"
+    with ResponseCache(path) as other:
+        owner = ResponseCache(path)
+        assert isinstance(owner.get_or_claim("k"), Claim)
+        owner.close()
+        started = time.monotonic()
+        assert isinstance(other.get_or_claim("k"), Claim)
+        assert time.monotonic() - started < 1
+
+
+def test_max_wait_bounds_the_wait_for_a_live_claim(tmp_path):
+    path = tmp_path / "c.sqlite"
+    with ResponseCache(path) as owner, ResponseCache(path, max_wait=0.3) as impatient:
+        assert isinstance(owner.get_or_claim("k"), Claim)
+        started = time.monotonic()
+        assert isinstance(impatient.get_or_claim("k"), Claim)
+        assert 0.3 <= time.monotonic() - started < 2
+
+
+def test_claim_staleness():
+    now = 1000.0
+    alive = {1: True, 2: False}.__getitem__
+    fresh = dict(now=now, host="here", ttl=60.0, alive=alive)
+    assert not claim_is_stale(ClaimRow("o", "here", 1, now - 10), **fresh)
+    assert claim_is_stale(ClaimRow("o", "here", 1, now - 61), **fresh)
+    assert claim_is_stale(ClaimRow("o", "here", 2, now - 1), **fresh)
+    assert not claim_is_stale(ClaimRow("o", "elsewhere", 2, now - 1), **fresh)
+
+
+def test_process_alive():
+    assert process_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    assert process_alive(child.pid)
+    child.kill()
+    time.sleep(0.2)
+    assert not process_alive(child.pid)     # a zombie until reaped
+    child.wait()
+    assert not process_alive(child.pid)
+
+
+# -- claims across real processes ----------------------------------------------
+
+def spawn(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.test_cache", *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_processes_send_each_request_once(tmp_path):
+    from tests.faultserver import FaultServer, slow
+
+    n = 80
+    path, go = tmp_path / "shared.sqlite", tmp_path / "go"
+    with FaultServer(default=slow(0.005)) as server:
+        workers = [spawn("send", str(path), server.apibase, str(n), str(seed), str(go))
+                   for seed in (1, 2)]
+        for w in workers:
+            assert w.stdout.readline().strip() == "ready", w.stderr.read()
+        go.touch()      # both start at once, on a cache both have open
+        reports = []
+        for w in workers:
+            out, err = w.communicate(timeout=60)
+            assert w.returncode == 0, err
+            reports.append(json.loads(out))
+        counts = server.content_counts()
+    assert len(counts) == n and set(counts.values()) == {1}
+    assert server.hits == n
+    assert sum(r["sent"] for r in reports) == n
+    assert all(r["sent"] + r["cached"] == n and r["answered"] == n for r in reports)
+    assert integrity(path) == "ok"
+    with ResponseCache(path) as cache:
+        assert len(cache) == n
+
+
+def test_claim_of_a_killed_process_is_taken_over(tmp_path):
+    path = tmp_path / "c.sqlite"
+    holder = spawn("hold", str(path), "a", "b")
+    assert holder.stdout.readline().strip() == "claimed", holder.stderr.read()
+    with ResponseCache(path, max_wait=0.3) as impatient, ResponseCache(path) as patient:
+        started = time.monotonic()
+        assert isinstance(impatient.get_or_claim("a"), Claim)  # owner alive: waited max_wait
+        assert time.monotonic() - started >= 0.3
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        started = time.monotonic()
+        assert isinstance(patient.get_or_claim("b"), Claim)    # owner dead: taken over at once,
+        assert time.monotonic() - started < 5                  # not after max_wait or claim_ttl
+    holder.stdout.close()
+    holder.stderr.close()
+    assert integrity(path) == "ok"
+
+
+# -- the worker the process tests run (python -m tests.test_cache MODE ...) ----
+
+def _send_all(cache_path: str, apibase: str, n: int, seed: int, go: str) -> None:
+    bodies = [body(i) for i in range(n)]
+    random.Random(seed).shuffle(bodies)
+    with ResponseCache(cache_path) as cache, ChatClient(apibase, pool_size=4) as client:
+        print("ready", flush=True)
+        while not os.path.exists(go):
+            time.sleep(0.005)
+
+        def one(request: dict) -> tuple[str, dict | None]:
+            key = request_key(request)
+            got = cache.get_or_claim(key)
+            if not isinstance(got, Claim):
+                return "cached", got
+            try:
+                done = client.complete(request)
+                if done.ok:
+                    cache.put(key, done.response)
+                return "sent", done.response
+            finally:
+                cache.release(got)
+
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(one, bodies))
+    kinds = Counter(kind for kind, _ in results)
+    print(json.dumps({"sent": kinds["sent"], "cached": kinds["cached"],
+                      "answered": sum(r is not None for _, r in results)}))
+
+
+def _hold(cache_path: str, *keys: str) -> None:
+    cache = ResponseCache(cache_path)
+    for key in keys:
+        assert isinstance(cache.get_or_claim(key), Claim)
+    print("claimed", flush=True)
+    time.sleep(60)
+
+
+if __name__ == "__main__":
+    mode, *args = sys.argv[1:]
+    if mode == "send":
+        _send_all(args[0], args[1], int(args[2]), int(args[3]), args[4])
+    elif mode == "hold":
+        _hold(*args)

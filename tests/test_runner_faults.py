@@ -1,0 +1,167 @@
+"""The runner against a local fault-injecting server: every fault ends as a
+good record after retry or as an error record, and the run finishes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests import faultserver as fs
+from tests.conftest import REPO, run_cli
+from tests.runhelp import assert_stats_match_records, online_args, quick_size, records, run_online
+
+MODEL = fs.DEFAULT_MODEL
+SERIAL = ("--threads", "1", "--parallel", "1", "--retries", "2", "--timeout", "1")
+
+
+@pytest.mark.parametrize("fault,attempts", [
+    (fs.server_error(), 2),
+    (fs.rate_limited(0.2), 2),
+    (fs.reset(), 2),
+    (fs.slow(3), 2),
+    (fs.malformed(), 2),
+])
+def test_transient_fault_then_success_gives_a_good_record(tmp_path, fault, attempts):
+    with fs.FaultServer([fault]) as server:
+        proc = run_online(server.apibase, MODEL, tmp_path, *SERIAL)
+        assert proc.returncode == 0, proc.stderr
+        hits = server.hits
+    recs = records(tmp_path / "run")
+    assert len(recs) == quick_size() and hits == quick_size() + 1
+    assert all(r["error"] is None and r["is_valid"] is not None for r in recs)
+    assert sorted(r["extra"]["attempts"] for r in recs)[-1] == attempts
+    assert_stats_match_records(tmp_path / "run")
+
+
+@pytest.mark.parametrize("script,error_type", [
+    ([fs.empty_choices()], "empty_choices"),
+    ([fs.bad_request()], "client_error"),
+    ([fs.server_error()] * 3, "server_error"),
+])
+def test_permanent_or_exhausted_fault_gives_an_error_record(tmp_path, script, error_type):
+    with fs.FaultServer(script) as server:
+        proc = run_online(server.apibase, MODEL, tmp_path, *SERIAL)
+        assert proc.returncode == 0, proc.stderr
+    recs = records(tmp_path / "run")
+    errors = [r for r in recs if r["error"]]
+    assert len(recs) == quick_size() and len(errors) == 1
+    assert errors[0]["error"]["type"] == error_type
+    assert errors[0]["is_valid"] is False and errors[0]["is_correct"] is False
+    stats = json.loads((tmp_path / "run" / "stats.json").read_text())
+    assert stats["total"]["errors"] == {error_type: 1}
+    assert_stats_match_records(tmp_path / "run")
+
+
+def test_rerun_is_served_from_cache_and_transient_errors_are_retried(tmp_path):
+    with fs.FaultServer([fs.server_error()] * 3) as server:
+        assert run_online(server.apibase, MODEL, tmp_path, *SERIAL).returncode == 0
+        first = records(tmp_path / "run")
+        assert sum(bool(r["error"]) for r in first) == 1
+        hits = server.hits
+        proc = run_online(server.apibase, MODEL, tmp_path, *SERIAL)   # same command: resume
+        assert proc.returncode == 0, proc.stderr
+        assert server.hits == hits + 1          # only the failed request is sent again
+        again = records(tmp_path / "run")
+        assert len(again) == len(first) and len({r["key"] for r in again}) == len(again)
+        assert not any(r["error"] for r in again)
+        # A finished run started again in a new folder comes entirely from the cache.
+        hits = server.hits
+        assert run_online(server.apibase, MODEL, tmp_path, *SERIAL, out="run2").returncode == 0
+        assert server.hits == hits
+        assert all(r["cache_hit"] for r in records(tmp_path / "run2"))
+
+
+def test_apikey_is_sent_but_never_written(tmp_path):
+    secret = "sk-contour-SECRET-8472"
+    with fs.FaultServer() as server:
+        proc = run_online(server.apibase, MODEL, tmp_path, "--apikey", secret)
+        assert proc.returncode == 0, proc.stderr
+        assert server.last_headers.get("Authorization") == f"Bearer {secret}"
+    with fs.FaultServer() as server:
+        proc2 = run_cli(*online_args(server.apibase, MODEL, tmp_path / "env", tmp_path / "cache2.sqlite"),
+                        env={"OPENAI_API_KEY": secret})
+        assert proc2.returncode == 0
+        assert server.last_headers.get("Authorization") == f"Bearer {secret}"
+    for text in (proc.stdout, proc.stderr, proc2.stdout, proc2.stderr):
+        assert secret not in text
+    for path in list(tmp_path.rglob("*")):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+
+
+def one_line_error(proc) -> str:
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_unreachable_server_and_unknown_model(tmp_path):
+    with fs.FaultServer() as server:
+        line = one_line_error(run_online(server.apibase, "no-such-model", tmp_path))
+        assert "no-such-model" in line and MODEL in line
+    line = one_line_error(run_online(server.apibase, MODEL, tmp_path))   # stopped now
+    assert "127.0.0.1" in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_apibase_with_or_without_v1(tmp_path):
+    with fs.FaultServer() as server:
+        root = server.apibase.removesuffix("/v1")
+        for i, base in enumerate([root, root + "/", root + "/v1", root + "/v1/"]):
+            proc = run_online(base, MODEL, tmp_path, out=f"r{i}")
+            assert proc.returncode == 0, (base, proc.stderr)
+
+
+def test_inflight_never_exceeds_threads_times_parallel(tmp_path):
+    with fs.FaultServer(default=fs.Fault(delay=0.05)) as server:
+        proc = run_online(server.apibase, MODEL, tmp_path, "--threads", "2", "--parallel", "3")
+        assert proc.returncode == 0, proc.stderr
+        assert 1 < server.max_in_flight <= 6
+
+
+def _spawn(args, **kw):
+    return subprocess.Popen([sys.executable, str(REPO / "runner.py"), *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+@pytest.mark.parametrize("how", ["kill9", "sigint"])
+def test_interrupted_run_resumes_without_loss_or_duplicates(tmp_path, how):
+    config = tmp_path / "big.yaml"
+    config.write_text((REPO / "configs" / "quick.yaml").read_text().replace("count: 4", "count: 30"))
+    slow = fs.Fault(delay=0.02)
+    with fs.FaultServer(default=slow) as server:
+        args = online_args(server.apibase, MODEL, tmp_path / "run", tmp_path / "cache.sqlite",
+                           "--threads", "2", "--parallel", "2", config=config)
+        proc = _spawn(args)
+        deadline = time.time() + 60
+        while server.hits < 25 and time.time() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL if how == "kill9" else signal.SIGINT)
+        proc.communicate(timeout=60)
+        assert proc.returncode != 0
+        answered_before = server.hits
+        partial = len((tmp_path / "run" / "records.jsonl").read_text().splitlines())
+        assert 0 < partial < 120
+        resumed = _spawn(args)
+        out, err = resumed.communicate(timeout=120)
+        assert resumed.returncode == 0, err
+        # Nothing already answered is sent again (at most the requests that
+        # were in flight at the kill, answered but not yet recorded).
+        assert server.hits - answered_before <= 120 - partial + 4
+    with fs.FaultServer(default=slow) as server:
+        args = online_args(server.apibase, MODEL, tmp_path / "clean", tmp_path / "cache3.sqlite",
+                           config=config)
+        assert run_cli(*args).returncode == 0
+    got, want = records(tmp_path / "run"), records(tmp_path / "clean")
+    assert len(got) == len({r["key"] for r in got}) == 120
+    assert {r["key"] for r in got} == {r["key"] for r in want}
+    strip = lambda r: {k: r[k] for k in ("key", "input", "target", "answer", "is_correct", "messages")}
+    assert sorted(map(strip, got), key=lambda r: r["key"]) == sorted(map(strip, want), key=lambda r: r["key"])
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert_stats_match_records(tmp_path / "run")
