@@ -1,0 +1,118 @@
+"""Streaming result folders: one record at a time, never the whole file.
+
+A damaged line (a crash mid-write leaves a truncated last line; a disk or
+copy error can damage one in the middle) is reported with its file and line
+number through `on_damaged` and skipped; the rest of the file is read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from contour.errors import ContourError
+from contour.records import MANIFEST_FILE, RECORDS_FILE, STATS_FILE
+
+# Fields without which a line cannot be placed in any table.
+REQUIRED_FIELDS = ("task", "base_task", "key")
+
+
+@dataclass(frozen=True)
+class DamagedLine:
+    """One unreadable line: where it is and why it was skipped."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: damaged line skipped ({self.reason})"
+
+
+@dataclass
+class ResultFolder:
+    """A result folder on disk and the identity files beside its records."""
+
+    path: Path
+    manifest: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def records_path(self) -> Path:
+        return self.path / RECORDS_FILE
+
+
+def open_result_folder(path: str | os.PathLike[str]) -> ResultFolder:
+    """Check that `path` is a result folder and read its manifest and stats.
+
+    A missing folder or records file is a ContourError; a missing or broken
+    manifest/stats file only leaves that metadata empty (warned on stderr).
+    """
+    folder = Path(path)
+    if not folder.exists():
+        raise ContourError(f"result folder '{path}' does not exist")
+    if folder.is_file() and folder.name == RECORDS_FILE:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ContourError(f"'{path}' is not a result folder (expected a directory holding {RECORDS_FILE})")
+    if not (folder / RECORDS_FILE).is_file():
+        raise ContourError(f"result folder '{path}' has no {RECORDS_FILE}")
+    return ResultFolder(folder, _read_json(folder / MANIFEST_FILE), _read_json(folder / STATS_FILE))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as problem:
+        print(f"warning: {path}: unreadable, ignored ({problem})", file=sys.stderr)
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def report_to_stderr(damage: DamagedLine) -> None:
+    print(f"warning: {damage}", file=sys.stderr)
+
+
+def stream_records(path: str | os.PathLike[str],
+                   on_damaged: Callable[[DamagedLine], None] | None = report_to_stderr
+                   ) -> Iterator[dict[str, Any]]:
+    """Yield each record of a result folder (or a records.jsonl file) as a dict.
+
+    Lines are read one at a time in binary and decoded individually, so a
+    damaged byte sequence costs one line, not the file. Blank lines are
+    skipped silently; any other unreadable line goes to `on_damaged`.
+    """
+    file = Path(path)
+    if file.is_dir():
+        file = file / RECORDS_FILE
+    decode = json.JSONDecoder().decode
+    with open(file, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                record = decode(raw.decode("utf-8"))
+            except ValueError as problem:   # JSONDecodeError and UnicodeDecodeError
+                if raw.strip() and on_damaged is not None:
+                    on_damaged(DamagedLine(str(file), number, _reason(problem, raw)))
+                continue
+            if type(record) is dict and "task" in record and "base_task" in record and "key" in record:
+                yield record
+            elif on_damaged is not None:
+                on_damaged(DamagedLine(str(file), number, _shape_problem(record)))
+
+
+def _shape_problem(record: object) -> str:
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    return "missing " + ", ".join(k for k in REQUIRED_FIELDS if k not in record)
+
+
+def _reason(problem: Exception, raw: bytes) -> str:
+    if not raw.endswith(b"\n"):
+        return f"incomplete last line, {len(raw)} bytes: {problem}"
+    return str(problem)
