@@ -101,6 +101,11 @@ class LocalServerConfig:
     startup_timeout: float = 300.0
     extra_args: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.model_dir = Path(self.model_dir)
+        if self.log_file is not None:
+            self.log_file = Path(self.log_file)
+
     @classmethod
     def for_model(cls, name: str, **kwargs) -> LocalServerConfig:
         return cls(model_dir=model_dir(name), served_name=name, **kwargs)
@@ -109,7 +114,8 @@ class LocalServerConfig:
 def _die_with_parent() -> None:
     # Runs in the child before exec: if the process that started the server
     # dies without cleaning up (SIGKILL, crash), the kernel sends the server
-    # SIGTERM instead of leaving a 3 GB orphan. Linux only; harmless elsewhere.
+    # SIGTERM instead of leaving a 3 GB orphan. Linux only. The kernel tracks
+    # the starting *thread*: start servers from a thread that outlives them.
     try:
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
@@ -130,6 +136,15 @@ def _default_env() -> dict[str, str]:
         "DO_NOT_TRACK": "1",
         "TORCHINDUCTOR_CACHE_DIR": str(contour_home() / "torchinductor"),
     }
+
+
+def _prune_logs(folder: Path, keep: int) -> None:
+    try:
+        logs = sorted(folder.glob("vllm-*.log"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in logs[keep:]:
+            old.unlink(missing_ok=True)
+    except OSError:  # another process pruning at the same time
+        pass
 
 
 class LocalVLLMServer:
@@ -172,7 +187,10 @@ class LocalVLLMServer:
         if not self.port:
             self.port = free_port()
         if self.log_path is None:
-            self.log_path = contour_home() / "logs" / f"vllm-{cfg.served_name}-{self.port}.log"
+            logs = contour_home() / "logs"
+            logs.mkdir(parents=True, exist_ok=True)
+            _prune_logs(logs, keep=50)
+            self.log_path = logs / f"vllm-{cfg.served_name}-{self.port}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**_default_env(), **os.environ, **cfg.env}
         with open(self.log_path, "wb") as log:

