@@ -31,7 +31,8 @@ def test_transient_fault_then_success_gives_a_good_record(tmp_path, fault, attem
         assert proc.returncode == 0, proc.stderr
         hits = server.hits
     recs = records(tmp_path / "run")
-    assert len(recs) == quick_size() and hits == quick_size() + 1
+    # Identical tests (small grids repeat) are identical requests, sent once.
+    assert len(recs) == quick_size() and hits == sum(not r["cache_hit"] for r in recs) + 1
     assert all(r["error"] is None and r["is_valid"] is not None for r in recs)
     assert sorted(r["extra"]["attempts"] for r in recs)[-1] == attempts
     assert_stats_match_records(tmp_path / "run")
@@ -132,7 +133,8 @@ def _spawn(args, **kw):
 @pytest.mark.parametrize("how", ["kill9", "sigint"])
 def test_interrupted_run_resumes_without_loss_or_duplicates(tmp_path, how):
     config = tmp_path / "big.yaml"
-    config.write_text((REPO / "configs" / "quick.yaml").read_text().replace("count: 4", "count: 30"))
+    config.write_text("precision: {p: {count: 30}}\ntasks:\n  - name: arithmetic\n"
+                      "    manifold: {length: [2, 3, 4, 5]}\n")   # 4 points x 30 = 120 samples
     slow = fs.Fault(delay=0.02)
     with fs.FaultServer(default=slow) as server:
         args = online_args(server.apibase, MODEL, tmp_path / "run", tmp_path / "cache.sqlite",

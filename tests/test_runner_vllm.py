@@ -32,11 +32,13 @@ def test_quick_config_end_to_end_then_rerun_sends_nothing(tiny_server, tmp_path)
         assert r["timings"]["finish_reason"] in ("stop", "length")
         assert r["is_truncated"] == (r["timings"]["finish_reason"] == "length")
         assert r["usage"]["completion_tokens"] <= 24 and r["usage"]["prompt_tokens"] > 0
-        assert not r["cache_hit"]
-    assert tiny_server.request_count() - before == len(recs)
+    # Small grids repeat tests; a repeated test is a repeated request, sent once.
+    sent = sum(not r["cache_hit"] for r in recs)
+    assert sent > len(recs) // 2
+    assert tiny_server.request_count() - before == sent
     assert_stats_match_records(tmp_path / "run")
     stats = json.loads((tmp_path / "run" / "stats.json").read_text())
-    assert stats["total"]["model_calls"] == len(recs)
+    assert stats["total"]["model_calls"] == sent
 
     # An immediate rerun (a new folder, same cache): zero requests reach vLLM.
     counted = tiny_server.request_count()
