@@ -49,31 +49,49 @@ def bench_generation(seconds: float = 0.5) -> None:
         print(f"{entry.name:<12}{point.point_id[:50]:<52}{rates[0]:>10.0f}{rates[1]:>15.0f}{rates[2]:>17.0f}")
 
 
+def _serve_instantly(port_queue, stop_event) -> None:
+    from tests.faultserver import FaultServer
+
+    with FaultServer(models=["bench-model"]) as server:
+        port_queue.put(server.apibase)
+        stop_event.wait()
+
+
 def bench_runner() -> None:
+    """The server runs in its own process so it does not share our GIL."""
+    import json
+    import multiprocessing
+
     from contour.config import load_config
     from contour.manifold import resolve_grid
     from contour.plan import RunSettings
     from contour.runner import OnlineOptions, run_online
     from contour.samplers import load_sampler
     from contour.templates import load_template
-    from tests.faultserver import FaultServer
 
     config = load_config(REPO / "configs" / "full.yaml")
     points = resolve_grid(config, 0, "corner")
     print(f"{'threads x parallel':<20}{'requests':>9}{'seconds':>9}{'req/s':>9}{'ms/request':>12}")
-    for threads, parallel in [(1, 1), (4, 4), (8, 8)]:
-        with FaultServer(models=["bench-model"]) as server, tempfile.TemporaryDirectory() as tmp:
-            settings = RunSettings(config, load_template("zerocot-nosys"), load_sampler("greedy-2k"),
-                                   "bench-model", 0, config.precision(None), "corner", 0)
-            options = OnlineOptions(apibase=server.apibase, apikey=None, parallel=parallel,
-                                    threads=threads, timeout=30, cache=Path(tmp) / "cache.sqlite",
-                                    quiet=True)
-            start = time.perf_counter()
-            run_online(settings, points, options, Path(tmp) / "results")
-            elapsed = time.perf_counter() - start
-            n = server.hits
-        print(f"{threads} x {parallel} = {threads * parallel:<11}{n:>9}{elapsed:>9.2f}{n / elapsed:>9.1f}"
-              f"{1000 * elapsed / n:>12.2f}")
+    queue, stop = multiprocessing.Queue(), multiprocessing.Event()
+    server = multiprocessing.Process(target=_serve_instantly, args=(queue, stop), daemon=True)
+    server.start()
+    apibase = queue.get(timeout=30)
+    try:
+        for threads, parallel in [(1, 1), (4, 4), (8, 8)]:
+            with tempfile.TemporaryDirectory() as tmp:
+                settings = RunSettings(config, load_template("zerocot-nosys"), load_sampler("greedy-2k"),
+                                       "bench-model", 0, config.precision(None), "corner", 0)
+                options = OnlineOptions(apibase=apibase, apikey=None, parallel=parallel, threads=threads,
+                                        timeout=30, cache=Path(tmp) / "cache.sqlite", quiet=True)
+                start = time.perf_counter()
+                folder = run_online(settings, points, options, Path(tmp) / "results")
+                elapsed = time.perf_counter() - start
+                n = json.loads((folder / "stats.json").read_text())["total"]["model_calls"]
+            print(f"{threads} x {parallel} = {threads * parallel:<11}{n:>9}{elapsed:>9.2f}"
+                  f"{n / elapsed:>9.1f}{1000 * elapsed / n:>12.2f}")
+    finally:
+        stop.set()
+        server.join(timeout=10)
 
 
 def bench_evaluate() -> None:
