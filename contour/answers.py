@@ -90,9 +90,18 @@ def last_match(pattern: re.Pattern | str, text: str) -> re.Match | None:
 _NUMBER = re.compile(r"[-−]?\d[\d,]*(?:\.\d+)?|[-−]?\.\d+")
 
 
+_PARENTHESISED = re.compile(r"\([^()]*\)")
+
+
 def extract_number(region: str) -> str | None:
-    """The last number in `region` as a canonical string ("1,234.50" -> "1234.5")."""
-    m = last_match(_NUMBER, strip_markup(region))
+    """The last number in `region` as a canonical string ("1,234.50" -> "1234.5").
+
+    Parenthesised asides are skipped when anything is left without them, so
+    "12 instruments (3 + 9)" reads 12 while "7 * 9 = 63" and "(-5)" still
+    read 63 and -5.
+    """
+    text = strip_markup(region)
+    m = last_match(_NUMBER, _PARENTHESISED.sub(" ", text)) or last_match(_NUMBER, text)
     if m is None:
         return None
     raw = m.group(0).replace(",", "").replace("−", "-")

@@ -20,6 +20,8 @@ from contour.params import ParamSchema
 class Test:
     """One generated test. `genresult` is the structure that produced it."""
 
+    __test__ = False   # not a pytest test class, despite the name
+
     input: str
     target: str
     response_enum: list[str] | None = None

@@ -1,0 +1,245 @@
+import json
+import random
+from fractions import Fraction
+
+import pytest
+
+from contour.errors import ContourError
+from contour.tasks import get_task
+from tests.taskcheck import assert_scores_own_target, grid_samples
+
+# ---------------------------------------------------------------------------
+# Independent solver. It reads the terms from the text and fits general model
+# classes with exact rational arithmetic: polynomials (Lagrange
+# interpolation), linear recurrences with unknown coefficients (solved from
+# the windows of consecutive shown terms), sums of the previous k terms,
+# alternating add/multiply steps, and any two of these interleaved on even
+# and odd positions. The answer is the prediction of the model with the most
+# spare checks (shown terms minus free parameters); tied models must agree.
+
+
+def parse(text: str) -> tuple[dict[int, int], int, int]:
+    line = text.splitlines()[1]
+    tokens = [t.strip() for t in line.split(",")]
+    if tokens[-1] == "...":
+        tokens.pop()
+        target = len(tokens)
+    else:
+        target = tokens.index("?")
+    known = {i: int(t) for i, t in enumerate(tokens) if t != "?"}
+    return known, target, max(len(tokens), target + 1)
+
+
+def _solve(rows: list[list[Fraction]], rhs: list[Fraction], unknowns: int):
+    """The unique exact solution of an overdetermined system, else None."""
+    a = [r[:] + [b] for r, b in zip(rows, rhs)]
+    rank = 0
+    for col in range(unknowns):
+        pivot = next((i for i in range(rank, len(a)) if a[i][col] != 0), None)
+        if pivot is None:
+            return None  # not determined
+        a[rank], a[pivot] = a[pivot], a[rank]
+        a[rank] = [x / a[rank][col] for x in a[rank]]
+        for i in range(len(a)):
+            if i != rank and a[i][col] != 0:
+                f = a[i][col]
+                a[i] = [x - f * y for x, y in zip(a[i], a[rank])]
+        rank += 1
+    if any(row[-1] != 0 for row in a[rank:]):
+        return None  # inconsistent
+    return [a[i][-1] for i in range(unknowns)]
+
+
+def fit_poly(known, t, n, degree):
+    pts = sorted(known.items())
+    if len(pts) < degree + 1:
+        return None
+    base = pts[:degree + 1]
+
+    def f(x):
+        total = Fraction(0)
+        for j, (xj, yj) in enumerate(base):
+            term = Fraction(yj)
+            for m, (xm, _) in enumerate(base):
+                if m != j:
+                    term *= Fraction(x - xm, xj - xm)
+            total += term
+        return total
+
+    if any(f(x) != y for x, y in pts):
+        return None
+    return True if t is None else f(t)
+
+
+def fit_recurrence(known, t, n, k, const, coefs=None):
+    """x_m = sum c_j x_{m-j} + c0; coefficients fitted unless given."""
+    def window_known(m, have):
+        return all((m - j) in have for j in range(k + 1))
+
+    if coefs is None:
+        windows = [m for m in range(k, n) if window_known(m, known)]
+        rows = [[Fraction(known[m - j]) for j in range(1, k + 1)] + ([Fraction(1)] if const else [])
+                for m in windows]
+        sol = _solve(rows, [Fraction(known[m]) for m in windows], k + int(const))
+        if sol is None:
+            return None
+        coefs, c0 = sol[:k], (sol[k] if const else 0)
+    else:
+        c0 = 0
+    full = {i: Fraction(v) for i, v in known.items()}
+    if t is not None:
+        if t >= k:
+            full[t] = sum(c * full[t - j] for j, c in enumerate(coefs, 1)) + c0
+        else:
+            for m in range(k, n):
+                j = m - t
+                if j <= k and coefs[j - 1] != 0 and all((m - i) in full for i in range(k + 1)
+                                                        if m - i != t):
+                    rest = sum(c * full[m - i] for i, c in enumerate(coefs, 1) if m - i != t)
+                    full[t] = (full[m] - rest - c0) / coefs[j - 1]
+                    break
+            else:
+                return None
+    for m in range(k, n):
+        if window_known(m, full):
+            if full[m] != sum(c * full[m - j] for j, c in enumerate(coefs, 1)) + c0:
+                return None
+    return True if t is None else full[t]
+
+
+def fit_alternating(known, t, n):
+    preds = set()
+    for add_first in (True, False):
+        adds, muls = set(), set()
+        for i in range(1, n):
+            if i in known and i - 1 in known:
+                if (i % 2 == 1) == add_first:
+                    adds.add(Fraction(known[i] - known[i - 1]))
+                elif known[i - 1] != 0:
+                    muls.add(Fraction(known[i], known[i - 1]))
+        if len(adds) != 1 or len(muls) != 1 or 0 not in known:
+            continue
+        a, b = adds.pop(), muls.pop()
+        seq = [Fraction(known[0])]
+        for i in range(1, n):
+            seq.append(seq[-1] + a if (i % 2 == 1) == add_first else seq[-1] * b)
+        if all(seq[i] == v for i, v in known.items()):
+            preds.add(True if t is None else seq[t])
+    return preds.pop() if len(preds) == 1 else None
+
+
+# (name, degrees of freedom, fitter) for one stretch of terms.
+SIMPLE = [
+    ("poly1", 2, lambda kn, t, n: fit_poly(kn, t, n, 1)),
+    ("poly2", 3, lambda kn, t, n: fit_poly(kn, t, n, 2)),
+    ("poly3", 4, lambda kn, t, n: fit_poly(kn, t, n, 3)),
+    ("ratio", 2, lambda kn, t, n: fit_recurrence(kn, t, n, 1, False)),
+    ("ratio+c", 3, lambda kn, t, n: fit_recurrence(kn, t, n, 1, True)),
+    ("rec2", 4, lambda kn, t, n: fit_recurrence(kn, t, n, 2, False)),
+    ("rec2+c", 5, lambda kn, t, n: fit_recurrence(kn, t, n, 2, True)),
+    ("sum2", 2, lambda kn, t, n: fit_recurrence(kn, t, n, 2, False, [1, 1])),
+    ("sum3", 3, lambda kn, t, n: fit_recurrence(kn, t, n, 3, False, [1, 1, 1])),
+]
+WHOLE = SIMPLE + [("alternating", 3, fit_alternating)]
+
+
+def solve(known: dict[int, int], t: int, n: int) -> tuple[Fraction, int]:
+    """(answer, spare checks of the best-supported models)."""
+    candidates = []  # (prediction, dof)
+    for _, dof, fit in WHOLE:
+        pred = fit(known, t, n)
+        if pred is not None:
+            candidates.append((pred, dof))
+    halves = [({i // 2: v for i, v in known.items() if i % 2 == p}, (n + 1 - p) // 2)
+              for p in (0, 1)]
+    (own, own_n), (other, other_n) = halves[t % 2], halves[1 - t % 2]
+    # Each half must be a rule of its own, checked at least twice.
+    other_dofs = [dof for _, dof, fit in SIMPLE
+                  if len(other) >= dof + 2 and fit(other, None, other_n) is not None]
+    if other_dofs:
+        for _, dof, fit in SIMPLE:
+            pred = fit(own, t // 2, own_n) if len(own) >= dof + 2 else None
+            if pred is not None:
+                candidates.append((pred, dof + min(other_dofs)))
+    best = max(len(known) - d for _, d in candidates)
+    answers_ = {p for p, d in candidates if len(known) - d == best}
+    assert best >= 1 and len(answers_) == 1, (known, t, candidates)
+    return answers_.pop(), best
+
+
+AXES = {"level": [1, 2, 3, 4, 5], "extra_terms": [0, 1, 3, 8], "mode": ["continue", "gap"]}
+
+
+def test_targets_match_independent_solver_over_grid():
+    task = get_task("sequence")
+    n = 0
+    for params, test in grid_samples("sequence", AXES, per_point=26):
+        known, t, length = parse(test.input)
+        answer, spare = solve(known, t, length)
+        assert answer == int(test.target), (test.input, test.genresult)
+        assert spare == test.genresult["spare_checks"]
+        assert test.genresult["terms"][t] == int(test.target)
+        assert test.response_enum is None and test.guess_chance == 0
+        assert_scores_own_target(task, test)
+        n += 1
+    assert n >= 1000
+
+
+def test_every_family_appears():
+    rules = {t.genresult["rule"] for _, t in grid_samples("sequence", AXES, per_point=10)}
+    assert len(rules) == 13
+
+
+def test_gap_is_inside():
+    for _, test in grid_samples("sequence", {"level": [1, 3, 5]}, 20, {"mode": "gap"}):
+        shown = test.input.splitlines()[1].split(", ")
+        assert shown[0] != "?" and shown[-1] != "?" and shown.count("?") == 1
+
+
+def test_genresult_is_json():
+    for _, test in grid_samples("sequence", {"level": [1, 2, 3, 4, 5]}, 3):
+        assert json.loads(json.dumps(test.genresult)) == test.genresult
+
+
+def _a_test():
+    return next(t for _, t in grid_samples("sequence", {"level": [1]}, 1))
+
+
+@pytest.mark.parametrize("response,expected", [
+    ("The differences are all 4, so the next term is 19.\n\nFinal Answer: 19", "19"),
+    ("**Final Answer:** **-12**", "-12"),
+    ("So the missing term is $\\boxed{42}$.", "42"),
+    ("Final Answer: 1,234.", "1234"),
+    ("Final Answer: 5\nWait, the ratio is 3, not 2.\nFinal Answer: 6", "6"),
+    ("final answer:   -7", "-7"),
+    ("FINAL ANSWER: the next number is 96", "96"),
+    ("I cannot see a pattern.", None),
+])
+def test_extraction(response, expected):
+    assert get_task("sequence").extract(response, _a_test()) == expected
+
+
+def test_scoring_valid_wrong_and_invalid():
+    task = get_task("sequence")
+    test = _a_test()
+    verdict = task.score(f"Reasoning...\nFinal Answer: {int(test.target) + 1}", test)
+    assert verdict.is_valid and not verdict.is_correct
+    verdict = task.score("No idea.", test)
+    assert not verdict.is_valid and not verdict.is_correct
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"levle": 3}, "unknown parameter 'levle'"),
+    ({"level": 6}, "parameter 'level'.*out of range"),
+    ({"extra_terms": -1}, "parameter 'extra_terms'.*out of range"),
+    ({"mode": "fill"}, "parameter 'mode' must be one of"),
+])
+def test_schema_rejects(bad, message):
+    with pytest.raises(ContourError, match=message):
+        get_task("sequence").schema.validate("sequence", bad)
+
+
+def test_deterministic():
+    task = get_task("sequence")
+    params = task.schema.validate("sequence", {"level": 5, "mode": "gap"})
+    assert task.generate(random.Random(3), params) == task.generate(random.Random(3), params)
