@@ -233,6 +233,11 @@ class Engine:
             return None
         return Step(step.point, step.round + 1, step.count)
 
+    def transient_failures(self) -> int:
+        with self._lock:
+            return sum(1 for r in self.finished.values()
+                       if r.get("error") and r["error"].get("type") in TRANSIENT_ERRORS)
+
     def close(self, status: str) -> None:
         if self.progress:
             self.progress.close()
@@ -297,8 +302,13 @@ def run_online(settings: RunSettings, points: list[Point], options: OnlineOption
     except BaseException:
         engine.close("interrupted")
         raise
-    engine.close("complete")
+    retry_later = engine.transient_failures()
+    # A run with transient failures stays resumable: the same command retries them.
+    engine.close("incomplete" if retry_later else "complete")
     if not options.quiet:
         click.echo(engine.stats.summary_table())
         click.echo(f"results: {folder}")
+        if retry_later:
+            click.echo(f"note: {retry_later} requests failed for a transient reason (server down, "
+                       "timeouts, 5xx); run the same command again to retry just those", err=True)
     return folder

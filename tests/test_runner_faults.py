@@ -167,3 +167,49 @@ def test_interrupted_run_resumes_without_loss_or_duplicates(tmp_path, how):
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert_stats_match_records(tmp_path / "run")
+
+
+def test_server_crash_then_same_command_completes_the_run(tmp_path):
+    """The server dies mid-run: the rest become connection errors, the run
+    ends resumable, and the same command (no --output) finishes it."""
+    results = tmp_path / "results"
+    base = ["--config", str(REPO / "configs" / "quick.yaml"), "--template", "zerocot-nosys",
+            "--sampler", "greedy-2k", "--model", MODEL, "--cache", str(tmp_path / "c.sqlite"),
+            "--results-dir", str(results), "--threads", "1", "--parallel", "1", "--retries", "0"]
+    server = fs.FaultServer(default=fs.Fault(delay=0.01)).start()
+    proc = _spawn([*base, "--apibase", server.apibase])
+    while server.hits < 20:
+        time.sleep(0.01)
+    server.stop()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "run the same command again" in err
+    (folder,) = results.iterdir()
+    first = records(folder)
+    failed = [r for r in first if r["error"]]
+    assert failed and all(r["error"]["type"] == "connection" for r in failed)
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "incomplete"
+    with fs.FaultServer() as revived:
+        proc = run_cli(*base, "--apibase", revived.apibase)
+        assert proc.returncode == 0, proc.stderr
+        assert revived.hits <= len(failed)
+    assert list(results.iterdir()) == [folder]
+    final = records(folder)
+    assert len(final) == len(first) == quick_size() and not any(r["error"] for r in final)
+    assert len({r["key"] for r in final}) == len(final)
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "complete"
+    assert_stats_match_records(folder)
+
+
+def test_shuffle_is_a_seeded_order(tmp_path):
+    def order(out, *extra):
+        with fs.FaultServer() as server:
+            proc = run_online(server.apibase, MODEL, tmp_path, "--threads", "1", "--parallel", "1",
+                              *extra, out=out)
+            assert proc.returncode == 0, proc.stderr
+        return [r["key"] for r in records(tmp_path / out)]
+
+    plain, shuffled, again = order("a"), order("b", "--shuffle"), order("c", "--shuffle")
+    assert sorted(plain) == sorted(shuffled) and plain != shuffled
+    assert shuffled == again
+    assert order("d", "--shuffle", "--seed", "5") != shuffled
