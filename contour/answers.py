@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Iterable, TypeVar
+
+T = TypeVar("T")
 
 # A marker needs a separator, so prose such as "that is my final answer."
 # after the real answer line is not mistaken for a new answer.
@@ -140,3 +143,23 @@ def extract_choice(region: str, enum: list[str]) -> str | None:
         if label in enum:
             return label
     return None
+
+
+def last_named(text: str, names: Iterable[tuple[str, T]], plural: bool = False) -> T | None:
+    """The value of the name mentioned last in `text` (whole words, any case).
+
+    Mentions are ordered by where they end, and on a tie the longer name
+    wins, so "right triangle" beats the "triangle" inside it. With `plural`,
+    a trailing "s" is allowed ("squares").
+    """
+    suffix = "s?" if plural else ""
+    best: tuple[int, int, int] | None = None
+    values: list[T] = []
+    for name, value in names:
+        found = last_match(re.compile(r"(?<!\w)" + re.escape(name) + suffix + r"(?!\w)", re.IGNORECASE), text)
+        if found is not None:
+            key = (found.end(), len(name), len(values))
+            values.append(value)
+            if best is None or key > best:
+                best = key
+    return values[best[2]] if best else None

@@ -47,6 +47,14 @@ class Instructions:
     cot: str
 
 
+CHOICE_INSTRUCTIONS = Instructions(
+    direct="Answer the multiple-choice question. Respond with only the option "
+           "letter in parentheses, like (A), as 'Final Answer: (<letter>)'.",
+    cot="Answer the multiple-choice question. Think step by step, then end with "
+        "a line 'Final Answer: (<letter>)' naming one option, like (A).",
+)
+
+
 class Task(ABC):
     """Base class of every generator.
 

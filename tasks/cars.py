@@ -37,7 +37,6 @@ numbers) to a position table; the text is never read back.
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
 from contour import answers
@@ -222,9 +221,4 @@ def _car_by_words(text: str, test: Test) -> str | None:
     names: list[tuple[str, str]] = [(w, str(i)) for i, w in enumerate(_COUNT_WORDS) if i]
     for i, car in enumerate(test.genresult.get("cars", []), 1):
         names += [(car["colour"], str(i)), (car["brand"], str(i))]
-    best: tuple[int, str] | None = None
-    for word, car in names:
-        m = answers.last_match(re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE), text)
-        if m is not None and (best is None or m.start() > best[0]):
-            best = (m.start(), car)
-    return best[1] if best else None
+    return answers.last_named(text, names)

@@ -54,7 +54,7 @@ from typing import Any
 
 from contour import answers
 from contour.params import Choice, Int, ParamSchema
-from contour.task import Instructions, Task, Test
+from contour.task import CHOICE_INSTRUCTIONS, Task, Test
 from contour.tasks.registry import register
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July",
@@ -133,12 +133,7 @@ class Dates(Task):
         "ask": Choice("date", ["date", "weekday", "mixed"], "ask for a date or a weekday"),
         "choices": Int(5, 3, 7, "number of answer options"),
     })
-    instructions = Instructions(
-        direct="Answer the multiple-choice question. Respond with only the option "
-               "letter in parentheses, like (A), as 'Final Answer: (<letter>)'.",
-        cot="Answer the multiple-choice question. Think step by step, then end with "
-            "a line 'Final Answer: (<letter>)' naming one option, like (A).",
-    )
+    instructions = CHOICE_INSTRUCTIONS
 
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         hops, calendar = params["hops"], params["calendar"]

@@ -215,20 +215,11 @@ class Movies(Task):
 
 
 def _option_by_title(region: str, test: Test) -> str | None:
-    """A bare title ("Final Answer: Hacksaw Ridge") names its option; the
-    title ending last wins, the longer one on a tie ("Rocky IV" over "Rocky")."""
+    """A bare title ("Final Answer: Hacksaw Ridge") names its option."""
     # Markup is removed here rather than with strip_markup, which would also
     # drop the trailing punctuation some titles end with ("Airplane!").
     text = _DECORATION.sub(lambda m: m.group(1) or "", region)
-    best: tuple[int, int, str] | None = None
-    for label, title in zip(test.response_enum or [], test.genresult.get("choices", [])):
-        found = answers.last_match(
-            re.compile(r"(?<!\w)" + re.escape(title) + r"(?!\w)", re.IGNORECASE), text)
-        if found is not None:
-            key = (found.end(), len(title), label)
-            if best is None or key > best:
-                best = key
-    return best[2] if best else None
+    return answers.last_named(text, zip(test.genresult.get("choices", []), test.response_enum or []))
 
 
 _DECORATION = re.compile(r"\*\*|__|`|\$|\\text\{([^}]*)\}")

@@ -45,12 +45,11 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from typing import Any
 
 from contour import answers
 from contour.params import Bool, Choice, Int, ParamSchema
-from contour.task import Instructions, Task, Test
+from contour.task import CHOICE_INSTRUCTIONS, Task, Test
 from contour.tasks.registry import register
 
 SHAPES = ["triangle", "right triangle", "square", "rectangle", "rhombus", "parallelogram",
@@ -331,12 +330,7 @@ class Shapes(Task):
         "syntax": Choice("absolute", ["absolute", "relative", "mixed"],
                          "path commands: absolute, relative, or both mixed with H/V"),
     })
-    instructions = Instructions(
-        direct="Answer the multiple-choice question. Respond with only the option "
-               "letter in parentheses, like (A), as 'Final Answer: (<letter>)'.",
-        cot="Answer the multiple-choice question. Think step by step, then end with "
-            "a line 'Final Answer: (<letter>)' naming one option, like (A).",
-    )
+    instructions = CHOICE_INSTRUCTIONS
 
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         target = rng.choice(SHAPE_SETS[params["shape_set"]])
@@ -390,16 +384,6 @@ class Shapes(Task):
 
 
 def _option_by_name(region: str, test: Test) -> str | None:
-    """A bare shape name ("Final Answer: right triangle") names its option;
-    the name ending last wins, the longer one on a tie ("right triangle"
-    over the "triangle" inside it)."""
-    text = answers.strip_markup(region)
-    best: tuple[int, int, str] | None = None
-    for label, name in zip(test.response_enum or [], test.genresult.get("options", [])):
-        found = answers.last_match(
-            re.compile(r"(?<!\w)" + re.escape(name) + r"s?(?!\w)", re.IGNORECASE), text)
-        if found is not None:
-            key = (found.end(), len(name), label)
-            if best is None or key > best:
-                best = key
-    return best[2] if best else None
+    """A bare shape name ("Final Answer: right triangle") names its option."""
+    options = zip(test.genresult.get("options", []), test.response_enum or [])
+    return answers.last_named(answers.strip_markup(region), options, plural=True)

@@ -29,12 +29,11 @@ a holder table; the rendered text is never read back.
 from __future__ import annotations
 
 import random
-import re
 from typing import Any
 
 from contour import answers
 from contour.params import Choice, Int, ParamSchema
-from contour.task import Instructions, Task, Test
+from contour.task import CHOICE_INSTRUCTIONS, Task, Test
 from contour.tasks.registry import register
 
 NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi",
@@ -121,12 +120,7 @@ class Shuffle(Task):
                            "ask who holds an item, what a person holds, or either"),
         "theme": Choice("mixed", ["balls", "books", "gifts", "mixed"], "what is swapped"),
     })
-    instructions = Instructions(
-        direct="Answer the multiple-choice question. Respond with only the option "
-               "letter in parentheses, like (A), as 'Final Answer: (<letter>)'.",
-        cot="Answer the multiple-choice question. Think step by step, then end with "
-            "a line 'Final Answer: (<letter>)' naming one option, like (A).",
-    )
+    instructions = CHOICE_INSTRUCTIONS
 
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         n = params["people"]
@@ -233,15 +227,6 @@ class Shuffle(Task):
 
 
 def _option_by_text(region: str, test: Test) -> str | None:
-    """A bare option text ("Final Answer: Bob") names the option whose text
-    occurs last in the region (whole words only; the longer text wins a tie)."""
-    text = answers.strip_markup(region)
-    best: tuple[int, int, str] | None = None
-    for label, option in zip(test.response_enum or [], test.genresult.get("options", [])):
-        pattern = re.compile(r"(?<!\w)" + re.escape(option) + r"(?!\w)", re.IGNORECASE)
-        found = answers.last_match(pattern, text)
-        if found is not None:
-            key = (found.start(), len(option), label)
-            if best is None or key > best:
-                best = key
-    return best[2] if best else None
+    """A bare option text ("Final Answer: Bob") names its option; the one mentioned last wins."""
+    options = zip(test.genresult.get("options", []), test.response_enum or [])
+    return answers.last_named(answers.strip_markup(region), options)

@@ -2,7 +2,6 @@
 good record after retry or as an error record, and the run finishes."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -7,7 +7,6 @@ and scored. Generated text is never asserted exactly.
 
 import json
 
-from tests.conftest import REPO
 from tests.runhelp import assert_stats_match_records, quick_size, records, run_online
 
 FLAGS = ("is_valid", "is_correct", "is_truncated")
