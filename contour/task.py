@@ -93,3 +93,25 @@ class Task(ABC):
         normalized = self.normalize(extracted, test)
         return Scored(extracted, normalized, True,
                       normalized == self.normalize(test.target, test))
+
+
+class ChoiceTask(Task):
+    """A multiple-choice task: the answer is an option label from
+    `response_enum` ("(A)", "(B)", ...). A response that names an option by
+    its text instead of its label is read through `option_by_text`."""
+
+    instructions = CHOICE_INSTRUCTIONS
+
+    def extract(self, response: str, test: Test) -> str | None:
+        region = answers.answer_region(response)
+        if region is None:
+            return None
+        label = answers.extract_choice(region, test.response_enum or [])
+        return label if label is not None else self.option_by_text(region, test)
+
+    def option_by_text(self, region: str, test: Test) -> str | None:
+        """The label of the option whose text `region` names, if any."""
+        return None
+
+    def normalize(self, answer: str, test: Test) -> str:
+        return answer   # labels are canonical already

@@ -54,7 +54,7 @@ from typing import Any
 
 from contour import answers
 from contour.params import Choice, Int, ParamSchema
-from contour.task import CHOICE_INSTRUCTIONS, Task, Test
+from contour.task import ChoiceTask, Test
 from contour.tasks.registry import register
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July",
@@ -120,7 +120,7 @@ def _amount(kind: str, k: int) -> str:
 
 
 @register
-class Dates(Task):
+class Dates(ChoiceTask):
     name = "dates"
     version = 1
     description = "Compute a date (or weekday) from a narrative with relative dates and an implied today."
@@ -133,7 +133,6 @@ class Dates(Task):
         "ask": Choice("date", ["date", "weekday", "mixed"], "ask for a date or a weekday"),
         "choices": Int(5, 3, 7, "number of answer options"),
     })
-    instructions = CHOICE_INSTRUCTIONS
 
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         hops, calendar = params["hops"], params["calendar"]
@@ -286,17 +285,8 @@ class Dates(Task):
                 chosen.append((d, "near"))
         return chosen
 
-    def extract(self, response: str, test: Test) -> str | None:
-        region = answers.answer_region(response)
-        if region is None:
-            return None
-        label = answers.extract_choice(region, test.response_enum or [])
-        if label is not None:
-            return label
+    def option_by_text(self, region: str, test: Test) -> str | None:
         return _option_by_value(answers.strip_markup(region), test)
-
-    def normalize(self, answer: str, test: Test) -> str:
-        return answer
 
 
 def _relation(step: dict[str, Any], a: int, b: int, today: int, name: list[str]) -> str:

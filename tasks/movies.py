@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 
 from contour import answers
 from contour.params import Choice, Int, ParamSchema
-from contour.task import Instructions, Task, Test
+from contour.task import ChoiceTask, Instructions, Test
 from contour.tasks.registry import register
 
 DATA = Path(__file__).parent / "data" / "movies.csv"
@@ -144,7 +144,7 @@ def _pick_distractors(rng: random.Random, films: tuple[Film, ...], exclude: set[
 
 
 @register
-class Movies(Task):
+class Movies(ChoiceTask):
     name = "movies"
     version = 1
     description = "Pick the film that shares a group's genres and themes."
@@ -209,9 +209,6 @@ class Movies(Task):
             if label is not None:
                 return label
         return _option_by_title(region, test) or answers.extract_choice(region, enum)
-
-    def normalize(self, answer: str, test: Test) -> str:
-        return answer
 
 
 def _option_by_title(region: str, test: Test) -> str | None:

@@ -49,7 +49,7 @@ from typing import Any
 
 from contour import answers
 from contour.params import Bool, Choice, Int, ParamSchema
-from contour.task import CHOICE_INSTRUCTIONS, Task, Test
+from contour.task import ChoiceTask, Test
 from contour.tasks.registry import register
 
 SHAPES = ["triangle", "right triangle", "square", "rectangle", "rhombus", "parallelogram",
@@ -316,7 +316,7 @@ def _edits(rng: random.Random, n: int) -> list[str]:
 
 
 @register
-class Shapes(Task):
+class Shapes(ChoiceTask):
     name = "shapes"
     version = 1
     description = "Identify the shape drawn by an SVG path."
@@ -330,8 +330,6 @@ class Shapes(Task):
         "syntax": Choice("absolute", ["absolute", "relative", "mixed"],
                          "path commands: absolute, relative, or both mixed with H/V"),
     })
-    instructions = CHOICE_INSTRUCTIONS
-
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         target = rng.choice(SHAPE_SETS[params["shape_set"]])
         edits = _edits(rng, params["redundant"])
@@ -372,18 +370,7 @@ class Shapes(Task):
             },
         )
 
-    def extract(self, response: str, test: Test) -> str | None:
-        region = answers.answer_region(response)
-        if region is None:
-            return None
-        label = answers.extract_choice(region, test.response_enum or [])
-        return label if label is not None else _option_by_name(region, test)
-
-    def normalize(self, answer: str, test: Test) -> str:
-        return answer
-
-
-def _option_by_name(region: str, test: Test) -> str | None:
-    """A bare shape name ("Final Answer: right triangle") names its option."""
-    options = zip(test.genresult.get("options", []), test.response_enum or [])
-    return answers.last_named(answers.strip_markup(region), options, plural=True)
+    def option_by_text(self, region: str, test: Test) -> str | None:
+        """A bare shape name ("Final Answer: right triangle") names its option."""
+        options = zip(test.genresult.get("options", []), test.response_enum or [])
+        return answers.last_named(answers.strip_markup(region), options, plural=True)

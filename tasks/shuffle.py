@@ -33,7 +33,7 @@ from typing import Any
 
 from contour import answers
 from contour.params import Choice, Int, ParamSchema
-from contour.task import CHOICE_INSTRUCTIONS, Task, Test
+from contour.task import ChoiceTask, Test
 from contour.tasks.registry import register
 
 NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi",
@@ -108,7 +108,7 @@ def _moves_of(question: str, asked: int, swaps: list[list[int]]) -> int:
 
 
 @register
-class Shuffle(Task):
+class Shuffle(ChoiceTask):
     name = "shuffle"
     version = 1
     description = "Track which person holds which item through a sequence of swaps."
@@ -120,8 +120,6 @@ class Shuffle(Task):
                            "ask who holds an item, what a person holds, or either"),
         "theme": Choice("mixed", ["balls", "books", "gifts", "mixed"], "what is swapped"),
     })
-    instructions = CHOICE_INSTRUCTIONS
-
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         n = params["people"]
         theme = params["theme"] if params["theme"] != "mixed" else rng.choice(sorted(THEMES))
@@ -213,20 +211,7 @@ class Shuffle(Task):
         return _CONFOUNDERS[ev["kind"]].format(a=a, b=b, pl=spec["plural"],
                                                i=item, noun=spec["noun"])
 
-    def extract(self, response: str, test: Test) -> str | None:
-        region = answers.answer_region(response)
-        if region is None:
-            return None
-        label = answers.extract_choice(region, test.response_enum or [])
-        if label is not None:
-            return label
-        return _option_by_text(region, test)
-
-    def normalize(self, answer: str, test: Test) -> str:
-        return answer
-
-
-def _option_by_text(region: str, test: Test) -> str | None:
-    """A bare option text ("Final Answer: Bob") names its option; the one mentioned last wins."""
-    options = zip(test.genresult.get("options", []), test.response_enum or [])
-    return answers.last_named(answers.strip_markup(region), options)
+    def option_by_text(self, region: str, test: Test) -> str | None:
+        """A bare option text ("Final Answer: Bob") names its option; the one mentioned last wins."""
+        options = zip(test.genresult.get("options", []), test.response_enum or [])
+        return answers.last_named(answers.strip_markup(region), options)
