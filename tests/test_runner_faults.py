@@ -212,3 +212,38 @@ def test_shuffle_is_a_seeded_order(tmp_path):
     assert sorted(plain) == sorted(shuffled) and plain != shuffled
     assert shuffled == again
     assert order("d", "--shuffle", "--seed", "5") != shuffled
+
+
+def _precision_run(tmp_path, precision: str, default: fs.Fault, out: str):
+    config = tmp_path / f"{out}.yaml"
+    config.write_text(f"precision: {{p: {precision}}}\ntasks:\n  - name: arithmetic\n"
+                      "    manifold: {length: [3, 4]}\n")
+    with fs.FaultServer(default=default) as server:
+        proc = run_online(server.apibase, MODEL, tmp_path, config=config, out=out)
+        assert proc.returncode == 0, proc.stderr
+    recs = records(tmp_path / out)
+    rounds = {}
+    for r in recs:
+        rounds.setdefault(r["task"], set()).add(r["step"])
+    return recs, rounds
+
+
+def test_adaptive_rounds_run_until_the_interval_is_narrow_enough(tmp_path):
+    # The server is always wrong: after n samples the Wilson half-width at
+    # p = 0 is about 1.92/(n + 3.84): 0.24 at n = 4, 0.16 at 8, 0.12 at 12.
+    wrong = fs.ok("Final Answer: 1000000")
+    recs, rounds = _precision_run(tmp_path, "{count: 4, max_rounds: 5, target_halfwidth: 0.15}", wrong, "a")
+    assert all(steps == {0, 1, 2} for steps in rounds.values()) and len(recs) == 2 * 12
+    assert sorted(r["sample"] for r in recs if r["task"].endswith("length-3")) == list(range(12))
+    recs, rounds = _precision_run(tmp_path, "{count: 4, max_rounds: 2, target_halfwidth: 0.01}", wrong, "b")
+    assert all(steps == {0, 1} for steps in rounds.values())        # max_rounds caps it
+    recs, rounds = _precision_run(tmp_path, "{count: 4, max_rounds: 5, target_halfwidth: 0.3}", wrong, "c")
+    assert all(steps == {0} for steps in rounds.values())           # narrow enough at once
+
+
+def test_adaptive_rounds_stop_when_truncation_is_too_high(tmp_path):
+    cut = fs.ok("Final Answer: 1", finish_reason="length")
+    recs, rounds = _precision_run(
+        tmp_path, "{count: 4, max_rounds: 5, target_halfwidth: 0.01, max_truncation: 0.5}", cut, "t")
+    assert all(r["is_truncated"] for r in recs)
+    assert all(steps == {0} for steps in rounds.values())
