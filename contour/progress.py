@@ -7,6 +7,7 @@ Resumed samples never enter the total.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -14,11 +15,20 @@ import time
 from tqdm import tqdm
 
 
+def _terminal_columns(stream) -> int:
+    """Width of the terminal behind `stream`; 0 when it is not a terminal or
+    reports no size (a pty with no window, where a bar would draw nothing)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns if stream.isatty() else 0
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
 class Progress:
     def __init__(self, total: int, enabled: bool = True, stream=None, interval_s: float = 10.0):
         self.stream = stream or sys.stderr
         self.enabled = enabled
-        self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.tty = enabled and _terminal_columns(self.stream) > 0
         self.total = total
         self.done = 0
         self.cached = 0
