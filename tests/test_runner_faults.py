@@ -247,3 +247,24 @@ def test_adaptive_rounds_stop_when_truncation_is_too_high(tmp_path):
         tmp_path, "{count: 4, max_rounds: 5, target_halfwidth: 0.01, max_truncation: 0.5}", cut, "t")
     assert all(r["is_truncated"] for r in recs)
     assert all(steps == {0} for steps in rounds.values())
+
+
+def test_two_runners_sharing_one_cache_send_each_request_once(tmp_path):
+    config = tmp_path / "shared.yaml"
+    config.write_text("precision: {p: {count: 20}}\ntasks:\n  - name: arithmetic\n"
+                      "    params: {digits: 3}\n    manifold: {length: [3, 4, 5]}\n")
+    with fs.FaultServer(default=fs.Fault(delay=0.02)) as server:
+        runners = [_spawn(online_args(server.apibase, MODEL, tmp_path / f"run{i}", tmp_path / "shared.sqlite",
+                                      "--threads", "2", "--parallel", "2", config=config))
+                   for i in range(2)]
+        for proc in runners:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+        bodies = [json.dumps(r.body, sort_keys=True) for r in server.completion_requests]
+    a, b = records(tmp_path / "run0"), records(tmp_path / "run1")
+    assert len(a) == len(b) == 60
+    assert len(bodies) == len(set(bodies))                    # no request reached the server twice
+    assert len(set(bodies)) == len({r["extra"]["request_key"] for r in a})
+    assert sum(not r["cache_hit"] for r in a + b) == len(bodies)
+    assert all(x["answer"] == y["answer"] for x, y in zip(sorted(a, key=lambda r: r["key"]),
+                                                           sorted(b, key=lambda r: r["key"])))
