@@ -30,6 +30,7 @@ import click
 from contour.cache import ResponseCache, request_key
 from contour.client import TRANSIENT_ERRORS, ChatClient, RetryPolicy, normalize_apibase
 from contour.errors import ContourError
+from contour.evaluate.stats import wilson_interval
 from contour.manifest import build_manifest, run_fingerprint
 from contour.manifold import Point
 from contour.output import (RecordWriter, folder_name, iter_records, read_manifest,
@@ -38,7 +39,7 @@ from contour.plan import RunSettings, Step, build_record, sample_key
 from contour.progress import Progress
 from contour.records import MANIFEST_FILE, STATS_FILE, ResultRecord
 from contour.stats import RunStats
-from contour.task import Test
+from contour.task import Scored, Test
 from contour.tasks import get_task
 
 ONLINE_MODE = {"online": True}
@@ -95,21 +96,18 @@ def load_finished(folder: Path) -> tuple[dict[str, dict[str, Any]], int]:
     return kept, dropped
 
 
-def wilson_halfwidth(correct: int, n: int, z: float = 1.959963984540054) -> float:
-    if n == 0:
-        return math.inf
-    p = correct / n
-    return z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+def wilson_halfwidth(correct: int, n: int) -> float:
+    interval = wilson_interval(correct, n)
+    return math.inf if interval is None else (interval[1] - interval[0]) / 2
 
 
 class Engine:
-    def __init__(self, settings: RunSettings, points: list[Point], options: OnlineOptions,
-                 folder: Path, finished: dict[str, dict[str, Any]]):
+    def __init__(self, settings: RunSettings, points: list[Point], options: OnlineOptions, folder: Path):
         self.settings = settings
         self.points = points
         self.options = options
         self.folder = folder
-        self.finished = finished
+        self.finished: dict[str, dict[str, Any]] = {}   # records by key, earlier attempts included
         self.client = ChatClient(options.apibase, api_key=options.apikey, timeout=options.timeout,
                                  retry=RetryPolicy(max_retries=options.retries), pool_size=options.threads * options.parallel)
         self.sampler = settings.sampler
@@ -133,8 +131,9 @@ class Engine:
             self.sampler = self.sampler.with_max_tokens(length)
 
     # -- the work --------------------------------------------------------
-    def run(self) -> None:
-        for record in self.finished.values():
+    def run(self, finished: dict[str, dict[str, Any]]) -> None:
+        self.finished = finished
+        for record in finished.values():
             self.stats.add(record, from_this_session=False)
             self._by_point.setdefault(record["task"], []).append(record)
         # A waiter on another thread's or process's claim gives up (and sends
@@ -208,7 +207,7 @@ class Engine:
         score_record(record, response, error)
         record.latency_s = round(time.monotonic() - started, 4)
         record.cache_hit = hit
-        record.extra = {"attempts": attempts, "request_key": key}
+        record.extra.update(attempts=attempts, request_key=key)
         data = asdict(record)
         with self._lock:
             self.writer.write(record)
@@ -266,7 +265,12 @@ def score_record(record: ResultRecord, response: dict[str, Any] | None, error: d
                       "stop_reason": choice.get("stop_reason")}
     task = get_task(record.base_task)
     test = Test(record.input, record.target, record.response_enum, record.guess_chance, record.genresult)
-    verdict = task.score(record.answer, test)
+    try:
+        verdict = task.score(record.answer, test)
+    except Exception as exc:   # noqa: BLE001 - a scorer bug must not end an hours-long run
+        # The answer is kept, so the record can be re-scored once the task is fixed.
+        record.extra["scoring_error"] = f"{type(exc).__name__}: {exc}"
+        verdict = Scored(None, None, False, False)
     record.extracted_answer = verdict.extracted_answer
     record.normalized_answer = verdict.normalized_answer
     record.is_valid = verdict.is_valid
@@ -286,11 +290,10 @@ def run_online(settings: RunSettings, points: list[Point], options: OnlineOption
         folder = find_resumable(results_dir, fingerprint) or unique_path(results_dir / folder_name(
             time.strftime("%Y%m%d-%H%M%S"), settings.config.name, settings.model,
             settings.template.name, settings.sampler.name))
-    engine = Engine(settings, points, options, folder, {})
+    engine = Engine(settings, points, options, folder)
     engine.check_server()   # before creating anything: a bad server or model writes nothing
     folder.mkdir(parents=True, exist_ok=True)
     finished, dropped = load_finished(folder)
-    engine.finished = finished
     if not options.quiet:
         resumed = f" (resuming: {len(finished)} records kept, {dropped} failed ones to retry)" if finished or dropped else ""
         click.echo(f"run folder: {folder}{resumed}", err=True)
@@ -298,7 +301,7 @@ def run_online(settings: RunSettings, points: list[Point], options: OnlineOption
     manifest.update(status="running", apibase=normalize_apibase(options.apibase))
     write_json_atomic(folder / MANIFEST_FILE, manifest)
     try:
-        engine.run()
+        engine.run(finished)
     except BaseException:
         engine.close("interrupted")
         raise

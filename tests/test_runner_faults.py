@@ -268,3 +268,42 @@ def test_two_runners_sharing_one_cache_send_each_request_once(tmp_path):
     assert sum(not r["cache_hit"] for r in a + b) == len(bodies)
     assert all(x["answer"] == y["answer"] for x, y in zip(sorted(a, key=lambda r: r["key"]),
                                                            sorted(b, key=lambda r: r["key"])))
+
+
+def test_a_scorer_bug_is_recorded_and_the_run_goes_on(tmp_path):
+    from contour.config import parse_config
+    from contour.manifold import resolve_grid
+    from contour.params import Int, ParamSchema
+    from contour.plan import RunSettings
+    from contour.runner import OnlineOptions, run_online as run_engine
+    from contour.samplers import load_sampler
+    from contour.task import Instructions, Task, Test
+    from contour.tasks.registry import register
+    from contour.templates import load_template
+
+    @register
+    class BrokenScorer(Task):
+        name = "test-broken-scorer"
+        description = "a task whose scorer raises on some answers"
+        schema = ParamSchema({"n": Int(1, 1, 9, "a number")})
+        instructions = Instructions(direct="Say a number.", cot="Think, then say a number.")
+
+        def generate(self, rng, params):
+            return Test(input=f"Say {rng.randint(0, 99)}.", target="1")
+
+        def extract(self, response, test):
+            raise IndexError("bug in extraction")
+
+    config = parse_config({"precision": {"p": {"count": 5}},
+                           "tasks": [{"name": "test-broken-scorer"}]}, "inline.yaml")
+    with fs.FaultServer() as server:
+        settings = RunSettings(config, load_template("zeroshot"), load_sampler("greedy-2k"), MODEL, 0,
+                               config.precision(None), "normal", 0)
+        options = OnlineOptions(apibase=server.apibase, apikey=None, cache=tmp_path / "c.sqlite", quiet=True)
+        folder = run_engine(settings, resolve_grid(config), options, tmp_path / "results")
+    recs = records(folder)
+    assert len(recs) == 5
+    for r in recs:
+        assert r["answer"] == fs.DEFAULT_CONTENT and r["is_valid"] is False and r["is_correct"] is False
+        assert r["extra"]["scoring_error"] == "IndexError: bug in extraction"
+        assert r["extra"]["attempts"] == 1
