@@ -15,6 +15,7 @@ again; records that failed for a transient reason (timeout, connection,
 
 from __future__ import annotations
 
+import fcntl
 import math
 import os
 import random
@@ -43,6 +44,7 @@ from contour.task import Scored, Test
 from contour.tasks import get_task
 
 ONLINE_MODE = {"online": True}
+LOCK_FILE = ".lock"
 
 
 @dataclass(frozen=True)
@@ -80,14 +82,15 @@ def load_finished(folder: Path) -> tuple[dict[str, dict[str, Any]], int]:
     if damaged:
         click.echo(f"note: removed truncated line {damaged} of {path} (a crash mid-write)", err=True)
     kept: dict[str, dict[str, Any]] = {}
-    dropped = 0
+    dropped = lines = 0
     for record in iter_records(path):
+        lines += 1
         error = record.get("error")
         if error and error.get("type") in TRANSIENT_ERRORS:
             dropped += 1
             continue
         kept[record["key"]] = record
-    if dropped:
+    if len(kept) != lines:   # failures to retry, or (defensively) a key written twice
         tmp = path.with_name(path.name + ".rewrite")
         with open(tmp, "w", encoding="utf-8") as f:
             for record in kept.values():
@@ -278,36 +281,60 @@ def score_record(record: ResultRecord, response: dict[str, Any] | None, error: d
     record.is_truncated = choice.get("finish_reason") == "length"
 
 
+def choose_folder(settings: RunSettings, fingerprint: str, results_dir: Path, output: Path | None) -> Path:
+    """--output if given (it must be empty or hold this same run), else the
+    newest unfinished folder of this run, else a new timestamped folder."""
+    if output is not None:
+        existing = read_manifest(output)
+        if output.exists() and any(output.iterdir()) and (
+                existing is None or existing.get("fingerprint") != fingerprint):
+            raise ContourError(f"output folder {output} holds a different run; choose another --output")
+        return output
+    return find_resumable(results_dir, fingerprint) or unique_path(results_dir / folder_name(
+        time.strftime("%Y%m%d-%H%M%S"), settings.config.name, settings.model,
+        settings.template.name, settings.sampler.name))
+
+
+def lock_folder(folder: Path):
+    """Hold an exclusive lock on the run folder for the life of the run, so a
+    second runner on the same folder stops at once instead of duplicating work."""
+    handle = open(folder / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ContourError(f"run folder {folder} is in use by another runner; "
+                           "wait for it to finish or stop it first") from None
+    return handle
+
+
 def run_online(settings: RunSettings, points: list[Point], options: OnlineOptions,
                results_dir: Path, output: Path | None = None) -> Path:
     fingerprint = run_fingerprint(settings, ONLINE_MODE)
-    if output is not None:
-        folder = output
-        existing = read_manifest(folder)
-        if folder.exists() and any(folder.iterdir()) and (existing is None or existing.get("fingerprint") != fingerprint):
-            raise ContourError(f"output folder {folder} holds a different run; choose another --output")
-    else:
-        folder = find_resumable(results_dir, fingerprint) or unique_path(results_dir / folder_name(
-            time.strftime("%Y%m%d-%H%M%S"), settings.config.name, settings.model,
-            settings.template.name, settings.sampler.name))
+    folder = choose_folder(settings, fingerprint, results_dir, output)
     engine = Engine(settings, points, options, folder)
     engine.check_server()   # before creating anything: a bad server or model writes nothing
     folder.mkdir(parents=True, exist_ok=True)
-    finished, dropped = load_finished(folder)
-    if not options.quiet:
-        resumed = f" (resuming: {len(finished)} records kept, {dropped} failed ones to retry)" if finished or dropped else ""
-        click.echo(f"run folder: {folder}{resumed}", err=True)
-    manifest = read_manifest(folder) or build_manifest(settings, points, fingerprint, ONLINE_MODE)
-    manifest.update(status="running", apibase=normalize_apibase(options.apibase))
-    write_json_atomic(folder / MANIFEST_FILE, manifest)
+    lock = lock_folder(folder)
     try:
-        engine.run(finished)
-    except BaseException:
-        engine.close("interrupted")
-        raise
-    retry_later = engine.transient_failures()
-    # A run with transient failures stays resumable: the same command retries them.
-    engine.close("incomplete" if retry_later else "complete")
+        finished, dropped = load_finished(folder)
+        if not options.quiet:
+            resumed = (f" (resuming: {len(finished)} records kept, {dropped} failed ones to retry)"
+                       if finished or dropped else "")
+            click.echo(f"run folder: {folder}{resumed}", err=True)
+        manifest = read_manifest(folder) or build_manifest(settings, points, fingerprint, ONLINE_MODE)
+        manifest.update(status="running", apibase=normalize_apibase(options.apibase))
+        write_json_atomic(folder / MANIFEST_FILE, manifest)
+        try:
+            engine.run(finished)
+        except BaseException:
+            engine.close("interrupted")
+            raise
+        retry_later = engine.transient_failures()
+        # A run with transient failures stays resumable: the same command retries them.
+        engine.close("incomplete" if retry_later else "complete")
+    finally:
+        lock.close()
     if not options.quiet:
         click.echo(engine.stats.summary_table())
         click.echo(f"results: {folder}")

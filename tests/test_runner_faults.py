@@ -307,3 +307,18 @@ def test_a_scorer_bug_is_recorded_and_the_run_goes_on(tmp_path):
         assert r["answer"] == fs.DEFAULT_CONTENT and r["is_valid"] is False and r["is_correct"] is False
         assert r["extra"]["scoring_error"] == "IndexError: bug in extraction"
         assert r["extra"]["attempts"] == 1
+
+
+def test_a_second_runner_on_the_same_folder_stops_with_one_line(tmp_path):
+    with fs.FaultServer(default=fs.Fault(delay=0.05)) as server:
+        args = online_args(server.apibase, MODEL, tmp_path / "run", tmp_path / "c.sqlite",
+                           "--threads", "1", "--parallel", "1")
+        first = _spawn(args)
+        while server.hits < 3:
+            time.sleep(0.01)
+        line = one_line_error(run_cli(*args))
+        assert "in use by another runner" in line
+        _, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err
+    recs = records(tmp_path / "run")
+    assert len(recs) == len({r["key"] for r in recs}) == quick_size()
