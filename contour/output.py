@@ -8,9 +8,8 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from contour.errors import ContourError
 from contour.records import MANIFEST_FILE, RECORDS_FILE, ResultRecord
 
 
@@ -75,17 +74,6 @@ def repair_tail(path: Path) -> int | None:
     with open(path, "r+b") as f:
         f.truncate(cut)
     return data[:cut].count(b"\n") + 1
-
-
-def iter_records(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                raise ContourError(f"{path}: line {lineno} is not valid JSON") from None
 
 
 def command_line(argv: list[str] | None = None) -> list[str]:

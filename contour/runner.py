@@ -16,6 +16,7 @@ again; records that failed for a transient reason (timeout, connection,
 from __future__ import annotations
 
 import fcntl
+import json
 import math
 import os
 import random
@@ -24,7 +25,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -34,7 +35,7 @@ from contour.errors import ContourError
 from contour.evaluate.stats import wilson_interval
 from contour.manifest import build_manifest, run_fingerprint
 from contour.manifold import Point
-from contour.output import (RecordWriter, folder_name, iter_records, read_manifest,
+from contour.output import (RecordWriter, folder_name, read_manifest,
                             records_path, repair_tail, unique_path, write_json_atomic)
 from contour.plan import RunSettings, Step, build_record, sample_key
 from contour.progress import Progress
@@ -72,30 +73,63 @@ def find_resumable(results_dir: Path, fingerprint: str) -> Path | None:
     return max(found, key=lambda f: f.name) if found else None
 
 
-def load_finished(folder: Path) -> tuple[dict[str, dict[str, Any]], int]:
-    """Records to keep from an earlier attempt; rewrites the file without the
-    ones to retry (atomically). Returns (records by key, number dropped)."""
+@dataclass(frozen=True)
+class Outcome:
+    """What the engine remembers of a finished record (not the record itself,
+    so memory stays small on long runs)."""
+
+    step: int
+    correct: bool
+    truncated: bool
+    error_type: str | None
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> "Outcome":
+        error = record.get("error")
+        return cls(record["step"], bool(record.get("is_correct")), bool(record.get("is_truncated")),
+                   error.get("type") if error else None)
+
+    @property
+    def retry_later(self) -> bool:
+        return self.error_type in TRANSIENT_ERRORS
+
+
+def load_finished(folder: Path, on_kept: Callable[[dict[str, Any]], None]) -> tuple[dict[str, Outcome], int]:
+    """Outcomes of the records kept from an earlier attempt, by key, and the
+    number dropped. Records that failed for a transient reason (and, defensively,
+    repeats of a key) are dropped from the file so they are retried; the file
+    is rewritten atomically and only when something was dropped. `on_kept` sees
+    each kept record once, streamed, so the file is never held in memory."""
     path = records_path(folder)
     if not path.exists():
         return {}, 0
     damaged = repair_tail(path)
     if damaged:
         click.echo(f"note: removed truncated line {damaged} of {path} (a crash mid-write)", err=True)
-    kept: dict[str, dict[str, Any]] = {}
-    dropped = lines = 0
-    for record in iter_records(path):
-        lines += 1
-        error = record.get("error")
-        if error and error.get("type") in TRANSIENT_ERRORS:
-            dropped += 1
-            continue
-        kept[record["key"]] = record
-    if len(kept) != lines:   # failures to retry, or (defensively) a key written twice
-        tmp = path.with_name(path.name + ".rewrite")
-        with open(tmp, "w", encoding="utf-8") as f:
-            for record in kept.values():
-                f.write(ResultRecord(**record).to_json() + "\n")
-        os.replace(tmp, path)
+    kept: dict[str, Outcome] = {}
+    dropped = 0
+    tmp = path.with_name(path.name + ".rewrite")
+    try:
+        with open(path, encoding="utf-8") as source, open(tmp, "w", encoding="utf-8") as copy:
+            for lineno, line in enumerate(source, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    raise ContourError(f"{path}: line {lineno} is not valid JSON; move the file away "
+                                       "or fix that line to resume this run") from None
+                outcome = Outcome.of(record)
+                if outcome.retry_later or record["key"] in kept:
+                    dropped += 1
+                    continue
+                kept[record["key"]] = outcome
+                on_kept(record)
+                copy.write(line)
+        if dropped:
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return kept, dropped
 
 
@@ -110,7 +144,7 @@ class Engine:
         self.points = points
         self.options = options
         self.folder = folder
-        self.finished: dict[str, dict[str, Any]] = {}   # records by key, earlier attempts included
+        self.finished: dict[str, Outcome] = {}   # by key, earlier attempts included
         self.client = ChatClient(options.apibase, api_key=options.apikey, timeout=options.timeout,
                                  retry=RetryPolicy(max_retries=options.retries), pool_size=options.threads * options.parallel)
         self.sampler = settings.sampler
@@ -119,7 +153,7 @@ class Engine:
         self.stats = RunStats(folder / STATS_FILE)
         self.progress: Progress | None = None
         self.stop = threading.Event()
-        self._by_point: dict[str, list[dict[str, Any]]] = {}
+        self._by_point: dict[str, list[Outcome]] = {}
         self._lock = threading.Lock()
         self._order_rng = random.Random(f"shuffle-{settings.seed}")
 
@@ -134,11 +168,16 @@ class Engine:
             self.sampler = self.sampler.with_max_tokens(length)
 
     # -- the work --------------------------------------------------------
-    def run(self, finished: dict[str, dict[str, Any]]) -> None:
-        self.finished = finished
-        for record in finished.values():
+    def resume(self) -> int:
+        """Take over the records of an earlier attempt; returns how many were dropped to retry."""
+        def keep(record: dict[str, Any]) -> None:
             self.stats.add(record, from_this_session=False)
-            self._by_point.setdefault(record["task"], []).append(record)
+            self._by_point.setdefault(record["task"], []).append(Outcome.of(record))
+
+        self.finished, dropped = load_finished(self.folder, keep)
+        return dropped
+
+    def run(self) -> None:
         # A waiter on another thread's or process's claim gives up (and sends
         # the request itself) only after the worst case of one complete() call.
         retry = self.client.retry
@@ -212,10 +251,11 @@ class Engine:
         record.cache_hit = hit
         record.extra.update(attempts=attempts, request_key=key)
         data = asdict(record)
+        outcome = Outcome.of(data)
         with self._lock:
             self.writer.write(record)
-            self.finished[record.key] = data
-            self._by_point.setdefault(record.task, []).append(data)
+            self.finished[record.key] = outcome
+            self._by_point.setdefault(record.task, []).append(outcome)
         self.stats.add(data, from_this_session=True)
         self.progress.completed(cache_hit=hit)
 
@@ -224,21 +264,20 @@ class Engine:
         if step.round + 1 >= precision.max_rounds or self.stop.is_set():
             return None
         with self._lock:
-            records = [r for r in self._by_point.get(step.point.point_id, [])
-                       if r["step"] <= step.round and not r.get("error")]
-        n = len(records)
+            done = [o for o in self._by_point.get(step.point.point_id, [])
+                    if o.step <= step.round and o.error_type is None]
+        n = len(done)
         if precision.max_truncation is not None and n and \
-                sum(bool(r["is_truncated"]) for r in records) / n > precision.max_truncation:
+                sum(o.truncated for o in done) / n > precision.max_truncation:
             return None
         if precision.target_halfwidth is not None and \
-                wilson_halfwidth(sum(bool(r["is_correct"]) for r in records), n) <= precision.target_halfwidth:
+                wilson_halfwidth(sum(o.correct for o in done), n) <= precision.target_halfwidth:
             return None
         return Step(step.point, step.round + 1, step.count)
 
     def transient_failures(self) -> int:
         with self._lock:
-            return sum(1 for r in self.finished.values()
-                       if r.get("error") and r["error"].get("type") in TRANSIENT_ERRORS)
+            return sum(o.retry_later for o in self.finished.values())
 
     def close(self, status: str) -> None:
         if self.progress:
@@ -317,16 +356,16 @@ def run_online(settings: RunSettings, points: list[Point], options: OnlineOption
     folder.mkdir(parents=True, exist_ok=True)
     lock = lock_folder(folder)
     try:
-        finished, dropped = load_finished(folder)
+        dropped = engine.resume()
         if not options.quiet:
-            resumed = (f" (resuming: {len(finished)} records kept, {dropped} failed ones to retry)"
-                       if finished or dropped else "")
+            resumed = (f" (resuming: {len(engine.finished)} records kept, {dropped} failed ones to retry)"
+                       if engine.finished or dropped else "")
             click.echo(f"run folder: {folder}{resumed}", err=True)
         manifest = read_manifest(folder) or build_manifest(settings, points, fingerprint, ONLINE_MODE)
         manifest.update(status="running", apibase=normalize_apibase(options.apibase))
         write_json_atomic(folder / MANIFEST_FILE, manifest)
         try:
-            engine.run(finished)
+            engine.run()
         except BaseException:
             engine.close("interrupted")
             raise

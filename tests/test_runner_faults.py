@@ -322,3 +322,29 @@ def test_a_second_runner_on_the_same_folder_stops_with_one_line(tmp_path):
         assert first.returncode == 0, err
     recs = records(tmp_path / "run")
     assert len(recs) == len({r["key"] for r in recs}) == quick_size()
+
+
+def test_resume_cuts_a_half_written_last_line_and_refuses_a_damaged_middle(tmp_path):
+    with fs.FaultServer() as server:
+        assert run_online(server.apibase, MODEL, tmp_path).returncode == 0
+        path = tmp_path / "run" / "records.jsonl"
+        lines = path.read_text().splitlines(keepends=True)
+        # A crash mid-write: the last record is half there and the manifest says running.
+        path.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])
+        manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+        (tmp_path / "run" / "manifest.json").write_text(json.dumps({**manifest, "status": "running"}))
+        hits = server.hits
+        proc = run_online(server.apibase, MODEL, tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert f"removed truncated line {len(lines)}" in proc.stderr
+        assert server.hits == hits        # the lost record's answer is in the cache
+        assert path.read_text().splitlines(keepends=True)[:-1] == lines[:-1]
+        assert len(records(tmp_path / "run")) == len(lines)
+
+        damaged = lines[:3] + ["{not json\n"] + lines[3:]
+        path.write_text("".join(damaged))
+        line = one_line_error(run_online(server.apibase, MODEL, tmp_path))
+        assert "line 4 is not valid JSON" in line and str(path) in line
+        assert path.read_text() == "".join(damaged)
+        assert sorted(p.name for p in path.parent.iterdir()) == [".lock", "manifest.json", "records.jsonl",
+                                                                 "stats.json"]
