@@ -7,25 +7,19 @@ is scheduled unless the point has reached `max_rounds`, its accuracy's 95%
 Wilson half-width is within `target_halfwidth`, or its truncation rate exceeds
 `max_truncation`.
 
-Resume: a run folder is identified by the run's fingerprint (same command =
-same fingerprint). Records already in the folder are kept and not requested
-again; records that failed for a transient reason (timeout, connection,
-5xx, rate limit, malformed reply) are dropped from the file and retried.
+Resume: see `contour.resume`.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
 import math
-import os
 import random
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -35,17 +29,15 @@ from contour.errors import ContourError
 from contour.evaluate.stats import wilson_interval
 from contour.manifest import build_manifest, run_fingerprint
 from contour.manifold import Point
-from contour.output import (RecordWriter, folder_name, read_manifest,
-                            records_path, repair_tail, unique_path, write_json_atomic)
+from contour.output import RecordWriter, read_manifest, records_path, write_json_atomic
 from contour.plan import RunSettings, Step, build_record, sample_key
 from contour.progress import Progress
-from contour.records import MANIFEST_FILE, STATS_FILE, ResultRecord
+from contour.records import MANIFEST_FILE, STATS_FILE
+from contour.resume import Outcome, choose_folder, load_finished, lock_folder
+from contour.scoring import score_record
 from contour.stats import RunStats
-from contour.task import Scored, Test
-from contour.tasks import get_task
 
 ONLINE_MODE = {"online": True}
-LOCK_FILE = ".lock"
 
 
 @dataclass(frozen=True)
@@ -59,78 +51,6 @@ class OnlineOptions:
     cache: Path = Path("contour-cache.sqlite")
     shuffle: bool = False
     quiet: bool = False
-
-
-def find_resumable(results_dir: Path, fingerprint: str) -> Path | None:
-    """The newest unfinished folder of the same run, if any."""
-    if not results_dir.is_dir():
-        return None
-    found = []
-    for folder in results_dir.iterdir():
-        manifest = read_manifest(folder) if folder.is_dir() else None
-        if manifest and manifest.get("fingerprint") == fingerprint and manifest.get("status") != "complete":
-            found.append(folder)
-    return max(found, key=lambda f: f.name) if found else None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the engine remembers of a finished record (not the record itself,
-    so memory stays small on long runs)."""
-
-    step: int
-    correct: bool
-    truncated: bool
-    error_type: str | None
-
-    @classmethod
-    def of(cls, record: dict[str, Any]) -> "Outcome":
-        error = record.get("error")
-        return cls(record["step"], bool(record.get("is_correct")), bool(record.get("is_truncated")),
-                   error.get("type") if error else None)
-
-    @property
-    def retry_later(self) -> bool:
-        return self.error_type in TRANSIENT_ERRORS
-
-
-def load_finished(folder: Path, on_kept: Callable[[dict[str, Any]], None]) -> tuple[dict[str, Outcome], int]:
-    """Outcomes of the records kept from an earlier attempt, by key, and the
-    number dropped. Records that failed for a transient reason (and, defensively,
-    repeats of a key) are dropped from the file so they are retried; the file
-    is rewritten atomically and only when something was dropped. `on_kept` sees
-    each kept record once, streamed, so the file is never held in memory."""
-    path = records_path(folder)
-    if not path.exists():
-        return {}, 0
-    damaged = repair_tail(path)
-    if damaged:
-        click.echo(f"note: removed truncated line {damaged} of {path} (a crash mid-write)", err=True)
-    kept: dict[str, Outcome] = {}
-    dropped = 0
-    tmp = path.with_name(path.name + ".rewrite")
-    try:
-        with open(path, encoding="utf-8") as source, open(tmp, "w", encoding="utf-8") as copy:
-            for lineno, line in enumerate(source, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    raise ContourError(f"{path}: line {lineno} is not valid JSON; move the file away "
-                                       "or fix that line to resume this run") from None
-                outcome = Outcome.of(record)
-                if outcome.retry_later or record["key"] in kept:
-                    dropped += 1
-                    continue
-                kept[record["key"]] = outcome
-                on_kept(record)
-                copy.write(line)
-        if dropped:
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return kept, dropped
 
 
 def wilson_halfwidth(correct: int, n: int) -> float:
@@ -291,60 +211,6 @@ class Engine:
         manifest["status"] = status
         manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         write_json_atomic(self.folder / MANIFEST_FILE, manifest)
-
-
-def score_record(record: ResultRecord, response: dict[str, Any] | None, error: dict[str, Any] | None) -> None:
-    """Fill the inference fields of `record` from a server response or an error."""
-    if error is not None or response is None:
-        record.error = error or {"type": "unknown", "message": "no response"}
-        record.is_valid = record.is_correct = record.is_truncated = False
-        return
-    choice = response["choices"][0]
-    message = choice.get("message") or {}
-    record.answer = message.get("content")
-    record.usage = response.get("usage")
-    record.timings = {"finish_reason": choice.get("finish_reason"),
-                      "stop_reason": choice.get("stop_reason")}
-    task = get_task(record.base_task)
-    test = Test(record.input, record.target, record.response_enum, record.guess_chance, record.genresult)
-    try:
-        verdict = task.score(record.answer, test)
-    except Exception as exc:   # noqa: BLE001 - a scorer bug must not end an hours-long run
-        # The answer is kept, so the record can be re-scored once the task is fixed.
-        record.extra["scoring_error"] = f"{type(exc).__name__}: {exc}"
-        verdict = Scored(None, None, False, False)
-    record.extracted_answer = verdict.extracted_answer
-    record.normalized_answer = verdict.normalized_answer
-    record.is_valid = verdict.is_valid
-    record.is_correct = verdict.is_correct
-    record.is_truncated = choice.get("finish_reason") == "length"
-
-
-def choose_folder(settings: RunSettings, fingerprint: str, results_dir: Path, output: Path | None) -> Path:
-    """--output if given (it must be empty or hold this same run), else the
-    newest unfinished folder of this run, else a new timestamped folder."""
-    if output is not None:
-        existing = read_manifest(output)
-        if output.exists() and any(output.iterdir()) and (
-                existing is None or existing.get("fingerprint") != fingerprint):
-            raise ContourError(f"output folder {output} holds a different run; choose another --output")
-        return output
-    return find_resumable(results_dir, fingerprint) or unique_path(results_dir / folder_name(
-        time.strftime("%Y%m%d-%H%M%S"), settings.config.name, settings.model,
-        settings.template.name, settings.sampler.name))
-
-
-def lock_folder(folder: Path):
-    """Hold an exclusive lock on the run folder for the life of the run, so a
-    second runner on the same folder stops at once instead of duplicating work."""
-    handle = open(folder / LOCK_FILE, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise ContourError(f"run folder {folder} is in use by another runner; "
-                           "wait for it to finish or stop it first") from None
-    return handle
 
 
 def run_online(settings: RunSettings, points: list[Point], options: OnlineOptions,
