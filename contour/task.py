@@ -115,3 +115,22 @@ class ChoiceTask(Task):
 
     def normalize(self, answer: str, test: Test) -> str:
         return answer   # labels are canonical already
+
+
+class NumberTask(Task):
+    """A task whose answer is a number. Answers are compared in canonical
+    form ("1,234.0" and "1234" are the same); targets are canonical already."""
+
+    def extract(self, response: str, test: Test) -> str | None:
+        region = answers.answer_region(response)
+        if region is None:
+            return None
+        number = answers.extract_number(region)
+        return number if number is not None else self.number_by_words(answers.strip_markup(region), test)
+
+    def number_by_words(self, text: str, test: Test) -> str | None:
+        """A number written without digits ("seven", "car three"), for tasks that read them."""
+        return None
+
+    def normalize(self, answer: str, test: Test) -> str:
+        return answer

@@ -19,9 +19,8 @@ from __future__ import annotations
 import random
 from typing import Any, Union
 
-from contour import answers
 from contour.params import Bool, Choice, Int, ParamSchema
-from contour.task import Instructions, Task, Test
+from contour.task import Instructions, NumberTask, Test
 from contour.tasks.registry import register
 
 # A chain is [term, op, term, op, term, ...]; a term is an int or a chain.
@@ -97,7 +96,7 @@ def render(chain: Chain, rng: random.Random, spacing: str) -> str:
 
 
 @register
-class Arithmetic(Task):
+class Arithmetic(NumberTask):
     name = "arithmetic"
     version = 1
     description = "Evaluate a nested integer arithmetic expression."
@@ -126,9 +125,3 @@ class Arithmetic(Task):
                        "multiplications": text.count("*")},
         )
 
-    def extract(self, response: str, test: Test) -> str | None:
-        region = answers.answer_region(response)
-        return answers.extract_number(region) if region else None
-
-    def normalize(self, answer: str, test: Test) -> str:
-        return answer

@@ -41,7 +41,7 @@ from typing import Any
 
 from contour import answers
 from contour.params import Choice, Int, ParamSchema
-from contour.task import Instructions, Task, Test
+from contour.task import Instructions, NumberTask, Test
 from contour.tasks.registry import register
 
 NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi",
@@ -83,7 +83,7 @@ def _kind_targets(kind: str, mover: int, pos: list[int], n_cars: int) -> list[An
 
 
 @register
-class Cars(Task):
+class Cars(NumberTask):
     name = "cars"
     version = 1
     description = "Track which car each person sits in through absolute and relative moves."
@@ -201,18 +201,8 @@ class Cars(Task):
             return f"{who} moves to {whose}."
         return f"{who} moves to the car {'in front of' if off < 0 else 'behind'} {whose}."
 
-    def extract(self, response: str, test: Test) -> str | None:
-        region = answers.answer_region(response)
-        if region is None:
-            return None
-        text = answers.strip_markup(region)
-        number = answers.extract_number(text)
-        if number is not None:
-            return number
+    def number_by_words(self, text: str, test: Test) -> str | None:
         return _car_by_words(text, test)
-
-    def normalize(self, answer: str, test: Test) -> str:
-        return answer
 
 
 def _car_by_words(text: str, test: Test) -> str | None:

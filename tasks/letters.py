@@ -26,9 +26,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from contour import answers
 from contour.params import Choice, Float, Int, ParamSchema
-from contour.task import Instructions, Task, Test
+from contour.task import Instructions, NumberTask, Test
 from contour.tasks.registry import register
 
 BANDS = {"short": (3, 5), "medium": (6, 8), "long": (9, 14), "any": (3, 14)}
@@ -89,7 +88,7 @@ def _quoted(letters: str) -> str:
 
 
 @register
-class Letters(Task):
+class Letters(NumberTask):
     name = "letters"
     version = 1
     description = "Count how many times given letters appear across a list of words."
@@ -133,9 +132,3 @@ class Letters(Task):
                        "max_in_one_word": max(per_word)},
         )
 
-    def extract(self, response: str, test: Test) -> str | None:
-        region = answers.answer_region(response)
-        return answers.extract_number(region) if region else None
-
-    def normalize(self, answer: str, test: Test) -> str:
-        return answer

@@ -31,7 +31,7 @@ from typing import Any
 
 from contour import answers
 from contour.params import Float, Int, ParamSchema
-from contour.task import Instructions, Task, Test
+from contour.task import Instructions, NumberTask, Test
 from contour.tasks.registry import register
 
 # Category -> items as "singular/plural". Every item is a countable noun that
@@ -142,7 +142,7 @@ def _gain_sentence(item: str, k: int, held: int) -> str:
 
 
 @register
-class Objects(Task):
+class Objects(NumberTask):
     name = "objects"
     version = 1
     description = "Count the items of one category among possessions, with distractors and changes."
@@ -225,19 +225,10 @@ class Objects(Task):
             },
         )
 
-    def extract(self, response: str, test: Test) -> str | None:
-        region = answers.answer_region(response)
-        if region is None:
-            return None
-        number = answers.extract_number(region)
-        if number is not None:
-            return number
-        # Digits win over words, so "7 (a violin and six pianos)" reads 7;
-        # only a fully spelled-out answer is read as words.
-        return _last_number_word(answers.strip_markup(region))
-
-    def normalize(self, answer: str, test: Test) -> str:
-        return answer
+    def number_by_words(self, text: str, test: Test) -> str | None:
+        # Digits win over words (extract_number runs first), so "7 (a violin
+        # and six pianos)" reads 7; only a fully spelled-out answer is read as words.
+        return _last_number_word(text)
 
 
 _UNIT = "|".join(sorted(_WORDS, key=len, reverse=True))

@@ -40,9 +40,8 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from contour import answers
 from contour.params import Choice, Int, ParamSchema
-from contour.task import Instructions, Task, Test
+from contour.task import Instructions, NumberTask, Test
 from contour.tasks.registry import register
 
 LEVELS: dict[int, list[str]] = {
@@ -441,7 +440,7 @@ _MAX_DRAWS = 200
 
 
 @register
-class Sequence(Task):
+class Sequence(NumberTask):
     name = "sequence"
     version = 1
     description = "Continue a rule-based integer sequence or fill in its missing term."
@@ -501,9 +500,3 @@ class Sequence(Task):
             },
         )
 
-    def extract(self, response: str, test: Test) -> str | None:
-        region = answers.answer_region(response)
-        return answers.extract_number(region) if region else None
-
-    def normalize(self, answer: str, test: Test) -> str:
-        return answer
