@@ -62,7 +62,7 @@ def _run_options(f):
 @_run_options
 def run_command(**opts) -> None:
     """Run an experiment against an OpenAI-compatible server, or generate it offline."""
-    from contour.session import run_from_options
+    from contour.run.options import run_from_options
 
     run_from_options(opts)
 
@@ -73,8 +73,8 @@ def run_command(**opts) -> None:
 @click.option("--density", default="normal", show_default=True)
 def grid_command(config: str, degree: int, density: str) -> None:
     """Print the resolved grid of points of a config for a degree and density."""
-    from contour.config import load_config
-    from contour.manifold import describe_grid, resolve_grid
+    from contour.spec.config import load_config
+    from contour.spec.manifold import describe_grid, resolve_grid
 
     cfg = load_config(config)
     resolve_grid(cfg, degree, density)
@@ -104,7 +104,7 @@ cli.add_command(tasks_command)
 
 
 def _mount_commands() -> None:
-    from contour.demo import demo_command
+    from contour.local.demo import demo_command
     from contour.evaluate.cli import evaluate_command
 
     cli.add_command(evaluate_command, "evaluate")

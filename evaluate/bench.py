@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from contour.records import RECORDS_FILE
+from contour.results.schema import RECORDS_FILE
 
 TASKS = {"arithmetic": 0.0, "boolean": 0.5, "movies": 1 / 3}
 WHERE = "genresult.has_distractor == false and params.length >= 4"

@@ -33,7 +33,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 from contour.errors import ContourError
-from contour.records import ResultRecord
+from contour.results.schema import ResultRecord
 
 Record = dict
 Predicate = Callable[[Record], bool]

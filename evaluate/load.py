@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from contour.errors import ContourError
-from contour.records import MANIFEST_FILE, RECORDS_FILE, STATS_FILE
+from contour.results.schema import MANIFEST_FILE, RECORDS_FILE, STATS_FILE
 
 # Fields without which a line cannot be placed in any table.
 REQUIRED_FIELDS = ("task", "base_task", "key")

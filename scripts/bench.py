@@ -24,11 +24,11 @@ sys.path.insert(0, str(REPO))
 
 
 def bench_generation(seconds: float = 0.5) -> None:
-    from contour.config import load_config
-    from contour.generation import generate_test
-    from contour.manifold import resolve_entry
+    from contour.spec.config import load_config
+    from contour.spec.generation import generate_test
+    from contour.spec.manifold import resolve_entry
     from contour.tasks import get_task
-    from contour.templates import load_template
+    from contour.spec.templates import load_template
 
     config = load_config(REPO / "configs" / "full.yaml")
     templates = [load_template("zerocot-nosys"), load_template("multishot")]
@@ -62,12 +62,12 @@ def bench_runner() -> None:
     import json
     import multiprocessing
 
-    from contour.config import load_config
-    from contour.manifold import resolve_grid
-    from contour.plan import RunSettings
-    from contour.runner import OnlineOptions, run_online
-    from contour.samplers import load_sampler
-    from contour.templates import load_template
+    from contour.spec.config import load_config
+    from contour.spec.manifold import resolve_grid
+    from contour.run.plan import RunSettings
+    from contour.run.engine import OnlineOptions, run_online
+    from contour.spec.samplers import load_sampler
+    from contour.spec.templates import load_template
 
     config = load_config(REPO / "configs" / "full.yaml")
     points = resolve_grid(config, 0, "corner")

@@ -19,8 +19,8 @@ from __future__ import annotations
 import random
 from typing import Any, Union
 
-from contour.params import Bool, Choice, Int, ParamSchema
-from contour.task import Instructions, NumberTask, Test
+from contour.spec.params import Bool, Choice, Int, ParamSchema
+from contour.spec.task import Instructions, NumberTask, Test
 from contour.tasks.registry import register
 
 # A chain is [term, op, term, op, term, ...]; a term is an int or a chain.

@@ -29,9 +29,9 @@ from __future__ import annotations
 import random
 from typing import Any, Union
 
-from contour import answers
-from contour.params import Bool, Choice, Float, Int, ParamSchema
-from contour.task import Instructions, Task, Test
+from contour.spec import answers
+from contour.spec.params import Bool, Choice, Float, Int, ParamSchema
+from contour.spec.task import Instructions, Task, Test
 from contour.tasks.registry import register
 
 # A chain is [term, op, term, op, term, ...] with op in "and", "or", "xor";

@@ -26,9 +26,9 @@ from functools import lru_cache
 from math import comb
 from typing import Any
 
-from contour import answers
-from contour.params import Choice, Float, Int, ParamSchema
-from contour.task import Instructions, Task, Test
+from contour.spec import answers
+from contour.spec.params import Choice, Float, Int, ParamSchema
+from contour.spec.task import Instructions, Task, Test
 from contour.tasks.registry import register
 
 OPENERS = "([{<"

@@ -52,9 +52,9 @@ import random
 import re
 from typing import Any
 
-from contour import answers
-from contour.params import Choice, Int, ParamSchema
-from contour.task import ChoiceTask, Test
+from contour.spec import answers
+from contour.spec.params import Choice, Int, ParamSchema
+from contour.spec.task import ChoiceTask, Test
 from contour.tasks.registry import register
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July",

@@ -26,8 +26,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from contour.params import Choice, Float, Int, ParamSchema
-from contour.task import Instructions, NumberTask, Test
+from contour.spec.params import Choice, Float, Int, ParamSchema
+from contour.spec.task import Instructions, NumberTask, Test
 from contour.tasks.registry import register
 
 BANDS = {"short": (3, 5), "medium": (6, 8), "long": (9, 14), "any": (3, 14)}

@@ -41,9 +41,9 @@ import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from contour import answers
-from contour.params import Choice, Int, ParamSchema
-from contour.task import ChoiceTask, Instructions, Test
+from contour.spec import answers
+from contour.spec.params import Choice, Int, ParamSchema
+from contour.spec.task import ChoiceTask, Instructions, Test
 from contour.tasks.registry import register
 
 DATA = Path(__file__).parent / "data" / "movies.csv"

@@ -29,9 +29,9 @@ import random
 import re
 from typing import Any
 
-from contour import answers
-from contour.params import Float, Int, ParamSchema
-from contour.task import Instructions, NumberTask, Test
+from contour.spec import answers
+from contour.spec.params import Float, Int, ParamSchema
+from contour.spec.task import Instructions, NumberTask, Test
 from contour.tasks.registry import register
 
 # Category -> items as "singular/plural". Every item is a countable noun that

@@ -6,7 +6,7 @@ import importlib
 import pkgutil
 
 from contour.errors import ContourError
-from contour.task import Task
+from contour.spec.task import Task
 
 _TASKS: dict[str, type[Task]] = {}
 _NOT_TASKS = {"registry"}

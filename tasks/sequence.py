@@ -40,8 +40,8 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from contour.params import Choice, Int, ParamSchema
-from contour.task import Instructions, NumberTask, Test
+from contour.spec.params import Choice, Int, ParamSchema
+from contour.spec.task import Instructions, NumberTask, Test
 from contour.tasks.registry import register
 
 LEVELS: dict[int, list[str]] = {

@@ -47,9 +47,9 @@ import math
 import random
 from typing import Any
 
-from contour import answers
-from contour.params import Bool, Choice, Int, ParamSchema
-from contour.task import ChoiceTask, Test
+from contour.spec import answers
+from contour.spec.params import Bool, Choice, Int, ParamSchema
+from contour.spec.task import ChoiceTask, Test
 from contour.tasks.registry import register
 
 SHAPES = ["triangle", "right triangle", "square", "rectangle", "rhombus", "parallelogram",

@@ -31,9 +31,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from contour import answers
-from contour.params import Choice, Int, ParamSchema
-from contour.task import ChoiceTask, Test
+from contour.spec import answers
+from contour.spec.params import Choice, Int, ParamSchema
+from contour.spec.task import ChoiceTask, Test
 from contour.tasks.registry import register
 
 NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi",

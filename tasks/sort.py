@@ -27,9 +27,9 @@ import random
 import re
 from typing import Any
 
-from contour import answers
-from contour.params import Choice, Int, ParamSchema
-from contour.task import Instructions, Task, Test
+from contour.spec import answers
+from contour.spec.params import Choice, Int, ParamSchema
+from contour.spec.task import Instructions, Task, Test
 from contour.tasks.registry import register
 
 # About a thousand lower-case words, rich in shared prefixes (con-, pre-, str-,

@@ -35,9 +35,9 @@ import random
 import re
 from typing import Any
 
-from contour import answers
-from contour.params import Choice, Int, ParamSchema
-from contour.task import Instructions, Task, Test
+from contour.spec import answers
+from contour.spec.params import Choice, Int, ParamSchema
+from contour.spec.task import Instructions, Task, Test
 from contour.tasks.registry import register
 
 _FIRST = ["Alice", "Bruno", "Chen", "Dana", "Elena", "Farid", "Grace", "Hugo", "Ines",

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable
 
-from contour.records import MANIFEST_FILE, RECORDS_FILE, STATS_FILE, ResultRecord
+from contour.results.schema import MANIFEST_FILE, RECORDS_FILE, STATS_FILE, ResultRecord
 
 
 def point_id(index: int, task: str, params: dict[str, Any]) -> str:

@@ -43,8 +43,8 @@ def assert_stats_match_records(folder: Path) -> None:
 
 
 def quick_size() -> int:
-    from contour.config import load_config
-    from contour.manifold import resolve_grid
+    from contour.spec.config import load_config
+    from contour.spec.manifold import resolve_grid
 
     config = load_config(REPO / "configs" / "quick.yaml")
     return len(resolve_grid(config)) * config.precision(None).count

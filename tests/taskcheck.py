@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any, Iterator
 
-from contour.generation import generate_test
-from contour.task import Task, Test
+from contour.spec.generation import generate_test
+from contour.spec.task import Task, Test
 from contour.tasks import get_task
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from contour.cache import (Claim, ClaimRow, ResponseCache, claim_is_stale, process_alive,
+from contour.run.cache import (Claim, ClaimRow, ResponseCache, claim_is_stale, process_alive,
                            request_key)
-from contour.client import ChatClient
+from contour.run.client import ChatClient
 from contour.errors import ContourError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -25,7 +25,7 @@ def test_runner_help_lists_every_seed_flag():
 
 
 def test_localserver_help():
-    proc = subprocess.run([sys.executable, "-m", "contour.localserver", "--help"], cwd=REPO,
+    proc = subprocess.run([sys.executable, "-m", "contour.local.server", "--help"], cwd=REPO,
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "--model" in proc.stdout
 

@@ -5,7 +5,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from contour.client import (CLIENT_ERROR, CONNECTION, EMPTY_CHOICES, ERROR_TYPES,
+from contour.run.client import (CLIENT_ERROR, CONNECTION, EMPTY_CHOICES, ERROR_TYPES,
                             MALFORMED_RESPONSE, NO_CONTENT, RATE_LIMITED, SERVER_ERROR, TIMEOUT,
                             TRANSIENT_ERRORS, ChatClient, RetryPolicy, check_chat_response,
                             normalize_apibase, parse_retry_after, server_error_message)

@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 
-from contour.localserver import REQUEST_COUNTER, sum_metric
+from contour.local.server import REQUEST_COUNTER, sum_metric
 
 # The server is on loopback: never route to it through an http_proxy.
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -1,10 +1,10 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contour.config import Axis, parse_config
-from contour.generation import example_tests, generate_test
-from contour.manifold import DENSITIES, resolve_grid, thin
-from contour.seeding import coordinate_key
+from contour.spec.config import Axis, parse_config
+from contour.spec.generation import example_tests, generate_test
+from contour.spec.manifold import DENSITIES, resolve_grid, thin
+from contour.spec.seeding import coordinate_key
 from contour.tasks import get_task
 
 axes = st.integers(1, 12).flatmap(lambda n: st.tuples(

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from contour.errors import ContourError
-from contour.generation import generate_test
+from contour.spec.generation import generate_test
 from contour.tasks import get_task
 from tests.taskcheck import assert_scores_own_target, grid_samples
 
@@ -115,7 +115,7 @@ def test_extraction(template, correct):
 
 
 def test_title_with_initials_or_punctuation_is_not_a_bare_letter():
-    from contour.task import Test
+    from contour.spec.task import Test
     task = get_task("movies")
     test = Test(input="", target="(A)", response_enum=["(A)", "(B)", "(C)", "(D)", "(E)"],
                 guess_chance=0.2, genresult={"choices": [

@@ -1,6 +1,6 @@
 import io
 
-from contour.progress import Progress
+from contour.run.progress import Progress
 
 
 def test_cache_hits_leave_the_total_instead_of_counting_as_done():

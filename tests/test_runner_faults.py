@@ -271,15 +271,15 @@ def test_two_runners_sharing_one_cache_send_each_request_once(tmp_path):
 
 
 def test_a_scorer_bug_is_recorded_and_the_run_goes_on(tmp_path):
-    from contour.config import parse_config
-    from contour.manifold import resolve_grid
-    from contour.params import Int, ParamSchema
-    from contour.plan import RunSettings
-    from contour.runner import OnlineOptions, run_online as run_engine
-    from contour.samplers import load_sampler
-    from contour.task import Instructions, Task, Test
+    from contour.spec.config import parse_config
+    from contour.spec.manifold import resolve_grid
+    from contour.spec.params import Int, ParamSchema
+    from contour.run.plan import RunSettings
+    from contour.run.engine import OnlineOptions, run_online as run_engine
+    from contour.spec.samplers import load_sampler
+    from contour.spec.task import Instructions, Task, Test
     from contour.tasks.registry import register
-    from contour.templates import load_template
+    from contour.spec.templates import load_template
 
     @register
     class BrokenScorer(Task):

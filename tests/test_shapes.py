@@ -4,7 +4,7 @@ import re
 import pytest
 
 from contour.errors import ContourError
-from contour.generation import generate_test
+from contour.spec.generation import generate_test
 from contour.tasks import get_task
 from tests.taskcheck import assert_scores_own_target, grid_samples
 

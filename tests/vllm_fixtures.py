@@ -8,7 +8,7 @@ it, never skips them: CI is expected to have everything.
 
 import pytest
 
-from contour.localserver import LocalServerConfig, LocalServerError, LocalVLLMServer, ensure_setup
+from contour.local.server import LocalServerConfig, LocalServerError, LocalVLLMServer, ensure_setup
 
 
 def _serving(name: str):

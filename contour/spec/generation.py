@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from contour.seeding import EXAMPLE, SAMPLE, coordinate_rng
-from contour.task import Task, Test
+from contour.spec.seeding import EXAMPLE, SAMPLE, coordinate_rng
+from contour.spec.task import Task, Test
 
 # Multishot examples use their own namespace and no global seed, so the same
 # point shows the same examples in every run; they are re-drawn if one

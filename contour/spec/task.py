@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from contour import answers
-from contour.params import ParamSchema
+from contour.spec import answers
+from contour.spec.params import ParamSchema
 
 
 @dataclass(frozen=True)

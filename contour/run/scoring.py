@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from contour.records import ResultRecord
-from contour.task import Scored, Test
+from contour.results.schema import ResultRecord
+from contour.spec.task import Scored, Test
 from contour.tasks import get_task
 
 

@@ -7,7 +7,7 @@ is scheduled unless the point has reached `max_rounds`, its accuracy's 95%
 Wilson half-width is within `target_halfwidth`, or its truncation rate exceeds
 `max_truncation`.
 
-Resume: see `contour.resume`.
+Resume: see `contour.run.resume`.
 """
 
 from __future__ import annotations
@@ -23,19 +23,19 @@ from typing import Any
 
 import click
 
-from contour.cache import ResponseCache, request_key
-from contour.client import TRANSIENT_ERRORS, ChatClient, RetryPolicy, normalize_apibase
+from contour.run.cache import ResponseCache, request_key
+from contour.run.client import TRANSIENT_ERRORS, ChatClient, RetryPolicy, normalize_apibase
 from contour.errors import ContourError
 from contour.evaluate.stats import wilson_interval
-from contour.manifest import build_manifest, run_fingerprint
-from contour.manifold import Point
-from contour.output import RecordWriter, read_manifest, records_path, write_json_atomic
-from contour.plan import RunSettings, Step, build_record, sample_key
-from contour.progress import Progress
-from contour.records import MANIFEST_FILE, STATS_FILE
-from contour.resume import Outcome, choose_folder, load_finished, lock_folder
-from contour.scoring import score_record
-from contour.stats import RunStats
+from contour.results.manifest import build_manifest, run_fingerprint
+from contour.spec.manifold import Point
+from contour.results.writer import RecordWriter, read_manifest, records_path, write_json_atomic
+from contour.run.plan import RunSettings, Step, build_record, sample_key
+from contour.run.progress import Progress
+from contour.results.schema import MANIFEST_FILE, STATS_FILE
+from contour.run.resume import Outcome, choose_folder, load_finished, lock_folder
+from contour.run.scoring import score_record
+from contour.run.livestats import RunStats
 
 ONLINE_MODE = {"online": True}
 

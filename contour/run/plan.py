@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contour.config import ExperimentConfig, Precision
-from contour.generation import generate_test
-from contour.manifold import Point
-from contour.records import ResultRecord
-from contour.samplers import Sampler
+from contour.spec.config import ExperimentConfig, Precision
+from contour.spec.generation import generate_test
+from contour.spec.manifold import Point
+from contour.results.schema import ResultRecord
+from contour.spec.samplers import Sampler
 from contour.tasks import get_task
-from contour.templates import Template
+from contour.spec.templates import Template
 
 
 @dataclass(frozen=True)

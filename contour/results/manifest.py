@@ -10,9 +10,9 @@ from dataclasses import asdict
 from typing import Any
 
 import contour
-from contour.manifold import Point
-from contour.output import command_line
-from contour.plan import RunSettings
+from contour.spec.manifold import Point
+from contour.results.writer import command_line
+from contour.run.plan import RunSettings
 from contour.tasks import get_task
 
 

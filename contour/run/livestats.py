@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contour.output import write_json_atomic
+from contour.results.writer import write_json_atomic
 
 
 @dataclass

@@ -8,7 +8,7 @@ so it works from the project's own environment.
         server.base_url       # http://127.0.0.1:PORT (OpenAI API under /v1)
         server.request_count()
 
-CLI: python -m contour.localserver --model smollm2 --port 8000
+CLI: python -m contour.local.server --model smollm2 --port 8000
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def model_dir(name: str) -> Path:
 
 
 def setup_script() -> Path:
-    default = Path(__file__).resolve().parents[1] / "scripts" / "setup_local_vllm.sh"
+    default = Path(__file__).resolve().parents[2] / "scripts" / "setup_local_vllm.sh"
     return Path(os.environ.get("CONTOUR_SETUP_SCRIPT") or default)
 
 
@@ -326,7 +326,7 @@ def _raise_interrupt(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m contour.localserver",
+        prog="python -m contour.local.server",
         description="Serve a local model with a real vLLM (CPU) until Ctrl-C.",
     )
     parser.add_argument("--model", choices=sorted(MODEL_DIRS), default="smollm2")

@@ -19,10 +19,10 @@ from typing import Any, Callable
 
 import click
 
-from contour.client import TRANSIENT_ERRORS
+from contour.run.client import TRANSIENT_ERRORS
 from contour.errors import ContourError
-from contour.output import folder_name, read_manifest, records_path, repair_tail, unique_path
-from contour.plan import RunSettings
+from contour.results.writer import folder_name, read_manifest, records_path, repair_tail, unique_path
+from contour.run.plan import RunSettings
 
 LOCK_FILE = ".lock"
 

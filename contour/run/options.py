@@ -10,12 +10,12 @@ from typing import Any
 
 import click
 
-from contour.config import load_config
+from contour.spec.config import load_config
 from contour.errors import ContourError
-from contour.manifold import DENSITIES, resolve_grid
-from contour.plan import RunSettings
-from contour.samplers import load_sampler
-from contour.templates import load_template
+from contour.spec.manifold import DENSITIES, resolve_grid
+from contour.run.plan import RunSettings
+from contour.spec.samplers import load_sampler
+from contour.spec.templates import load_template
 
 
 def prepare(opts: dict[str, Any]) -> tuple[RunSettings, list]:
@@ -40,14 +40,14 @@ def run_from_options(opts: dict[str, Any]) -> Path:
             raise ContourError(f"online runs need {', '.join(missing)} (or use --offline ROUNDS)")
     settings, points = prepare(opts)
     if opts["offline_rounds"] is not None:
-        from contour.offline import write_offline
+        from contour.run.offline import write_offline
 
         folder, written = write_offline(settings, points, opts["offline_rounds"],
                                         opts["results_dir"], opts["output"])
         if not opts["quiet"]:
             click.echo(f"wrote {written} records for {len(points)} points to {folder}")
         return folder
-    from contour.runner import OnlineOptions, run_online
+    from contour.run.engine import OnlineOptions, run_online
 
     online = OnlineOptions(
         apibase=opts["apibase"], apikey=opts["apikey"] or os.environ.get("OPENAI_API_KEY"),

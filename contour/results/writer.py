@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from contour.records import MANIFEST_FILE, RECORDS_FILE, ResultRecord
+from contour.results.schema import MANIFEST_FILE, RECORDS_FILE, ResultRecord
 
 
 def folder_name(timestamp: str, experiment: str, model: str | None,

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import click
 
-from contour.session import run_from_options
+from contour.run.options import run_from_options
 
 
 def run_demo(config: str, template: str, sampler: str, results_dir: Path, model: str,
              precision: str | None, threads: int, parallel: int) -> Path:
-    from contour.localserver import LocalServerConfig, LocalVLLMServer, ensure_setup
+    from contour.local.server import LocalServerConfig, LocalVLLMServer, ensure_setup
 
     ensure_setup()
     click.echo(f"starting a local vLLM server for {model} (about a minute on a CPU)...", err=True)

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 from contour.errors import ContourError
-from contour.manifest import build_manifest, run_fingerprint
-from contour.manifold import Point
-from contour.output import RecordWriter, folder_name, records_path, unique_path, write_json_atomic
-from contour.plan import RunSettings, build_record
-from contour.records import MANIFEST_FILE, STATS_FILE
+from contour.results.manifest import build_manifest, run_fingerprint
+from contour.spec.manifold import Point
+from contour.results.writer import RecordWriter, folder_name, records_path, unique_path, write_json_atomic
+from contour.run.plan import RunSettings, build_record
+from contour.results.schema import MANIFEST_FILE, STATS_FILE
 
 
 def write_offline(settings: RunSettings, points: list[Point], rounds: int,

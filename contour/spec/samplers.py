@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from contour.errors import ContourError
-from contour.paths import find_file
+from contour.spec.files import find_file
 
 
 def _number(low: float, high: float | None, integer: bool = False):

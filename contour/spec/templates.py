@@ -18,9 +18,9 @@ from typing import Any, Mapping
 import jinja2
 
 from contour.errors import ContourError
-from contour.generation import example_tests
-from contour.paths import find_file
-from contour.task import Task, Test
+from contour.spec.generation import example_tests
+from contour.spec.files import find_file
+from contour.spec.task import Task, Test
 
 ROLES = {"system", "user", "assistant"}
 

@@ -15,7 +15,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from contour.config import ExperimentConfig, TaskEntry
+from contour.spec.config import ExperimentConfig, TaskEntry
 from contour.errors import ContourError
 from contour.tasks import get_task
 
