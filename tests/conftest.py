@@ -9,6 +9,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 pytest_plugins = ["tests.vllm_fixtures"]
 
+import contour  # noqa: E402
+
+if not Path(contour.__file__).resolve().is_relative_to(REPO):
+    pytest.exit(f"these tests belong to {REPO} but import contour from {contour.__file__}; "
+                f"run them from {REPO} (python -m pytest)", returncode=4)
+
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess:
