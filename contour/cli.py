@@ -62,9 +62,9 @@ def _run_options(f):
 @_run_options
 def run_command(**opts) -> None:
     """Run an experiment against an OpenAI-compatible server, or generate it offline."""
-    from contour.run.options import run_from_options
+    from contour.run.options import RunOptions, run
 
-    run_from_options(opts)
+    run(RunOptions(**opts))
 
 
 @click.command("grid", context_settings=_HELP)

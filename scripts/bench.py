@@ -64,7 +64,7 @@ def bench_runner() -> None:
 
     from contour.spec.config import load_config
     from contour.spec.manifold import resolve_grid
-    from contour.run.plan import RunSettings
+    from contour.run.plan import OnlineSettings
     from contour.run.engine import OnlineOptions, run_online
     from contour.spec.samplers import load_sampler
     from contour.spec.templates import load_template
@@ -79,8 +79,9 @@ def bench_runner() -> None:
     try:
         for threads, parallel in [(1, 1), (4, 4), (8, 8)]:
             with tempfile.TemporaryDirectory() as tmp:
-                settings = RunSettings(config, load_template("zerocot-nosys"), load_sampler("greedy-2k"),
-                                       "bench-model", 0, config.precision(None), "corner", 0)
+                settings = OnlineSettings(config, load_template("zerocot-nosys"), 0,
+                                          config.precision(None), "corner", 0,
+                                          model="bench-model", sampler=load_sampler("greedy-2k"))
                 options = OnlineOptions(apibase=apibase, apikey=None, parallel=parallel, threads=threads,
                                         timeout=30, cache=Path(tmp) / "cache.sqlite", quiet=True)
                 start = time.perf_counter()

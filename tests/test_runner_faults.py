@@ -274,14 +274,13 @@ def test_a_scorer_bug_is_recorded_and_the_run_goes_on(tmp_path):
     from contour.spec.config import parse_config
     from contour.spec.manifold import resolve_grid
     from contour.spec.params import Int, ParamSchema
-    from contour.run.plan import RunSettings
+    from contour.run.plan import OnlineSettings
     from contour.run.engine import OnlineOptions, run_online as run_engine
     from contour.spec.samplers import load_sampler
     from contour.spec.task import Instructions, Task, Test
-    from contour.tasks.registry import register
+    from contour.tasks.registry import registered
     from contour.spec.templates import load_template
 
-    @register
     class BrokenScorer(Task):
         name = "test-broken-scorer"
         description = "a task whose scorer raises on some answers"
@@ -294,13 +293,14 @@ def test_a_scorer_bug_is_recorded_and_the_run_goes_on(tmp_path):
         def extract(self, response, test):
             raise IndexError("bug in extraction")
 
-    config = parse_config({"precision": {"p": {"count": 5}},
-                           "tasks": [{"name": "test-broken-scorer"}]}, "inline.yaml")
-    with fs.FaultServer() as server:
-        settings = RunSettings(config, load_template("zeroshot"), load_sampler("greedy-2k"), MODEL, 0,
-                               config.precision(None), "normal", 0)
-        options = OnlineOptions(apibase=server.apibase, apikey=None, cache=tmp_path / "c.sqlite", quiet=True)
-        folder = run_engine(settings, resolve_grid(config), options, tmp_path / "results")
+    with registered(BrokenScorer):
+        config = parse_config({"precision": {"p": {"count": 5}},
+                               "tasks": [{"name": "test-broken-scorer"}]}, "inline.yaml")
+        with fs.FaultServer() as server:
+            settings = OnlineSettings(config, load_template("zeroshot"), 0, config.precision(None),
+                                      "normal", 0, model=MODEL, sampler=load_sampler("greedy-2k"))
+            options = OnlineOptions(apibase=server.apibase, apikey=None, cache=tmp_path / "c.sqlite", quiet=True)
+            folder = run_engine(settings, resolve_grid(config), options, tmp_path / "results")
     recs = records(folder)
     assert len(recs) == 5
     for r in recs:

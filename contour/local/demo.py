@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from contour.run.options import run_from_options
+from contour.run.options import RunOptions, run
 
 
 def run_demo(config: str, template: str, sampler: str, results_dir: Path, model: str,
@@ -21,13 +21,11 @@ def run_demo(config: str, template: str, sampler: str, results_dir: Path, model:
     started = time.monotonic()
     with LocalVLLMServer(LocalServerConfig.for_model(model)) as server:
         click.echo(f"server ready at {server.base_url} after {time.monotonic() - started:.0f}s", err=True)
-        folder = run_from_options({
-            "config": config, "template": template, "sampler": sampler, "model": server.served_name,
-            "apibase": server.base_url, "apikey": None, "seed": 0, "precision": precision,
-            "density": "normal", "degree": 0, "parallel": parallel, "threads": threads,
-            "timeout": 300.0, "retries": 5, "cache": str(results_dir / "demo-cache.sqlite"), "shuffle": True,
-            "offline_rounds": None, "output": None, "results_dir": results_dir, "quiet": False,
-        })
+        folder = run(RunOptions(
+            config=config, template=template, sampler=sampler, model=server.served_name,
+            apibase=server.base_url, precision=precision, parallel=parallel, threads=threads,
+            timeout=300.0, cache=results_dir / "demo-cache.sqlite", shuffle=True,
+            results_dir=results_dir))
     report = write_report(folder)
     click.echo(f"total time {time.monotonic() - started:.0f}s")
     click.echo(f"HTML report: {report}")

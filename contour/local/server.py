@@ -58,7 +58,7 @@ def model_dir(name: str) -> Path:
 
 
 def setup_script() -> Path:
-    default = Path(__file__).resolve().parents[2] / "scripts" / "setup_local_vllm.sh"
+    default = Path(__file__).resolve().parent / "setup" / "setup_local_vllm.sh"
     return Path(os.environ.get("CONTOUR_SETUP_SCRIPT") or default)
 
 

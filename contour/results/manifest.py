@@ -24,8 +24,8 @@ def run_fingerprint(settings: RunSettings, mode: dict[str, Any]) -> str:
     """
     identity = {
         "config": settings.config.raw, "template": settings.template.source,
-        "sampler": settings.sampler.params if settings.sampler else None,
-        "model": settings.model, "seed": settings.seed,
+        "sampler": settings.sampler_params(),
+        "model": settings.model_name(), "seed": settings.seed,
         "precision": asdict(settings.precision), "density": settings.density,
         "degree": settings.degree, "mode": mode,
         "task_versions": {e.name: e.version for e in settings.config.tasks},
@@ -46,11 +46,10 @@ def build_manifest(settings: RunSettings, points: list[Point], fingerprint: str,
         "config_path": settings.config.path,
         "config": settings.config.raw,
         "seed": settings.seed,
-        "model": settings.model,
+        "model": settings.model_name(),
         "template": {"name": settings.template.name, "path": str(settings.template.path),
                      "source": settings.template.source},
-        "sampler": ({"name": settings.sampler.name, "path": str(settings.sampler.path),
-                     "params": settings.sampler.params} if settings.sampler else None),
+        "sampler": _sampler_entry(settings),
         "precision": asdict(settings.precision),
         "density": settings.density,
         "degree": settings.degree,
@@ -61,3 +60,10 @@ def build_manifest(settings: RunSettings, points: list[Point], fingerprint: str,
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
+
+
+def _sampler_entry(settings: RunSettings) -> dict[str, Any] | None:
+    sampler = settings.sampler_file()
+    if sampler is None:
+        return None
+    return {"name": sampler.name, "path": str(sampler.path), "params": sampler.params}

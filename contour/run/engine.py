@@ -30,7 +30,7 @@ from contour.evaluate.stats import wilson_interval
 from contour.results.manifest import build_manifest, run_fingerprint
 from contour.spec.manifold import Point
 from contour.results.writer import RecordWriter, read_manifest, records_path, write_json_atomic
-from contour.run.plan import RunSettings, Step, build_record, sample_key
+from contour.run.plan import OnlineSettings, Step, build_record, sample_key
 from contour.run.progress import Progress
 from contour.results.schema import MANIFEST_FILE, STATS_FILE
 from contour.run.resume import Outcome, choose_folder, load_finished, lock_folder
@@ -58,53 +58,59 @@ def wilson_halfwidth(correct: int, n: int) -> float:
     return math.inf if interval is None else (interval[1] - interval[0]) / 2
 
 
+def connect(settings: OnlineSettings, options: OnlineOptions) -> tuple[ChatClient, OnlineSettings]:
+    """A client for the server, after checking that it serves the model; a
+    sampler asking for `max_tokens: "model"` gets the served context length."""
+    client = ChatClient(options.apibase, api_key=options.apikey, timeout=options.timeout,
+                        retry=RetryPolicy(max_retries=options.retries),
+                        pool_size=options.threads * options.parallel)
+    client.check_model(settings.model)
+    sampler = settings.sampler
+    if sampler.params.get("max_tokens") == "model":
+        length = client.max_model_len(settings.model)
+        if not length:
+            raise ContourError(f"sampler {sampler.path}: max_tokens is \"model\" but the "
+                               f"server does not report a context length for '{settings.model}'")
+        settings = settings.with_sampler(sampler.with_max_tokens(length))
+    return client, settings
+
+
+def open_cache(options: OnlineOptions) -> ResponseCache:
+    # A waiter on another thread's or process's claim gives up (and sends
+    # the request itself) only after the worst case of one complete() call.
+    retry = RetryPolicy(max_retries=options.retries)
+    worst = options.timeout * (retry.max_retries + 1) + retry.backoff_max * retry.max_retries
+    return ResponseCache(options.cache, max_wait=worst + 60)
+
+
 class Engine:
-    def __init__(self, settings: RunSettings, points: list[Point], options: OnlineOptions, folder: Path):
+    """Built whole: the folder exists, the server was checked, the cache is open."""
+
+    def __init__(self, settings: OnlineSettings, points: list[Point], options: OnlineOptions,
+                 folder: Path, client: ChatClient, cache: ResponseCache):
         self.settings = settings
         self.points = points
         self.options = options
         self.folder = folder
-        self.finished: dict[str, Outcome] = {}   # by key, earlier attempts included
-        self.client = ChatClient(options.apibase, api_key=options.apikey, timeout=options.timeout,
-                                 retry=RetryPolicy(max_retries=options.retries), pool_size=options.threads * options.parallel)
-        self.sampler = settings.sampler
-        self.cache: ResponseCache | None = None
-        self.writer: RecordWriter | None = None
+        self.client = client
+        self.cache = cache
         self.stats = RunStats(folder / STATS_FILE)
-        self.progress: Progress | None = None
         self.stop = threading.Event()
         self._by_point: dict[str, list[Outcome]] = {}
         self._lock = threading.Lock()
         self._order_rng = random.Random(f"shuffle-{settings.seed}")
-
-    # -- preparation -----------------------------------------------------
-    def check_server(self) -> None:
-        self.client.check_model(self.settings.model)
-        if self.sampler.params.get("max_tokens") == "model":
-            length = self.client.max_model_len(self.settings.model)
-            if not length:
-                raise ContourError(f"sampler {self.sampler.path}: max_tokens is \"model\" but the "
-                                   f"server does not report a context length for '{self.settings.model}'")
-            self.sampler = self.sampler.with_max_tokens(length)
+        # The earlier attempt's records are taken over (and the file possibly
+        # rewritten) before the writer opens it for appending.
+        self.finished, self.dropped = load_finished(folder, self._keep)
+        self.writer = RecordWriter(records_path(folder))
+        self.progress = Progress(0, enabled=not options.quiet)
 
     # -- the work --------------------------------------------------------
-    def resume(self) -> int:
-        """Take over the records of an earlier attempt; returns how many were dropped to retry."""
-        def keep(record: dict[str, Any]) -> None:
-            self.stats.add(record, from_this_session=False)
-            self._by_point.setdefault(record["task"], []).append(Outcome.of(record))
-
-        self.finished, dropped = load_finished(self.folder, keep)
-        return dropped
+    def _keep(self, record: dict[str, Any]) -> None:
+        self.stats.add(record, from_this_session=False)
+        self._by_point.setdefault(record["task"], []).append(Outcome.of(record))
 
     def run(self) -> None:
-        # A waiter on another thread's or process's claim gives up (and sends
-        # the request itself) only after the worst case of one complete() call.
-        retry = self.client.retry
-        worst = self.options.timeout * (retry.max_retries + 1) + retry.backoff_max * retry.max_retries
-        self.cache = ResponseCache(self.options.cache, max_wait=worst + 60)
-        self.writer = RecordWriter(records_path(self.folder))
-        self.progress = Progress(0, enabled=not self.options.quiet)
         queue = [Step(p, 0, self.settings.precision.count) for p in self.points]
         if self.options.shuffle:
             self._order_rng.shuffle(queue)
@@ -150,7 +156,7 @@ class Engine:
         if self.stop.is_set():
             return
         record = build_record(self.settings, step.point, sample, step.round)
-        body = self.sampler.request_body(self.settings.model, record.messages)
+        body = self.settings.sampler.request_body(self.settings.model, record.messages)
         key = request_key(body)
         started = time.monotonic()
         cached = self.cache.get_or_claim(key)
@@ -200,12 +206,9 @@ class Engine:
             return sum(o.retry_later for o in self.finished.values())
 
     def close(self, status: str) -> None:
-        if self.progress:
-            self.progress.close()
-        if self.writer:
-            self.writer.close()
-        if self.cache:
-            self.cache.close()
+        self.progress.close()
+        self.writer.close()
+        self.cache.close()
         self.stats.write(final=True)
         manifest = read_manifest(self.folder) or {}
         manifest["status"] = status
@@ -213,19 +216,24 @@ class Engine:
         write_json_atomic(self.folder / MANIFEST_FILE, manifest)
 
 
-def run_online(settings: RunSettings, points: list[Point], options: OnlineOptions,
+def run_online(settings: OnlineSettings, points: list[Point], options: OnlineOptions,
                results_dir: Path, output: Path | None = None) -> Path:
     fingerprint = run_fingerprint(settings, ONLINE_MODE)
     folder = choose_folder(settings, fingerprint, results_dir, output)
-    engine = Engine(settings, points, options, folder)
-    engine.check_server()   # before creating anything: a bad server or model writes nothing
-    folder.mkdir(parents=True, exist_ok=True)
+    # Before creating anything: a bad server, model or cache writes nothing.
+    client, settings = connect(settings, options)
+    cache = open_cache(options)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        cache.close()
+        raise
     lock = lock_folder(folder)
     try:
-        dropped = engine.resume()
+        engine = Engine(settings, points, options, folder, client, cache)
         if not options.quiet:
-            resumed = (f" (resuming: {len(engine.finished)} records kept, {dropped} failed ones to retry)"
-                       if engine.finished or dropped else "")
+            resumed = (f" (resuming: {len(engine.finished)} records kept, "
+                       f"{engine.dropped} failed ones to retry)" if engine.finished or engine.dropped else "")
             click.echo(f"run folder: {folder}{resumed}", err=True)
         manifest = read_manifest(folder) or build_manifest(settings, points, fingerprint, ONLINE_MODE)
         manifest.update(status="running", apibase=normalize_apibase(options.apibase))

@@ -26,8 +26,8 @@ def write_offline(settings: RunSettings, points: list[Point], rounds: int,
     if output is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         output = unique_path(results_dir / folder_name(
-            stamp, settings.config.name, settings.model, settings.template.name,
-            settings.sampler.name if settings.sampler else None))
+            stamp, settings.config.name, settings.model_name(), settings.template.name,
+            settings.sampler_name()))
     elif output.exists():
         raise ContourError(f"output folder already exists: {output} (offline datasets are "
                            "never overwritten; choose another --output)")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from contour.spec.config import ExperimentConfig, Precision
 from contour.spec.generation import generate_test
@@ -15,16 +16,52 @@ from contour.spec.templates import Template
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything that decides which tests a run asks and how."""
+    """Everything that decides which tests a run asks and how they are rendered.
+
+    An offline run is exactly this; an online run is `OnlineSettings`, which
+    adds the model and sampler (never None there)."""
 
     config: ExperimentConfig
     template: Template
-    sampler: Sampler | None
-    model: str | None
     seed: int
     precision: Precision
     density: str
     degree: int
+    # An offline dataset may name the sampler it is meant for; it is recorded, never sent.
+    offline_sampler: Sampler | None = None
+
+    def model_name(self) -> str | None:
+        return None
+
+    def sampler_name(self) -> str | None:
+        return self.offline_sampler.name if self.offline_sampler else None
+
+    def sampler_params(self) -> dict[str, Any] | None:
+        return self.offline_sampler.params if self.offline_sampler else None
+
+    def sampler_file(self) -> Sampler | None:
+        return self.offline_sampler
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnlineSettings(RunSettings):
+    model: str
+    sampler: Sampler
+
+    def model_name(self) -> str | None:
+        return self.model
+
+    def sampler_name(self) -> str | None:
+        return self.sampler.name
+
+    def sampler_params(self) -> dict[str, Any] | None:
+        return self.sampler.params
+
+    def sampler_file(self) -> Sampler | None:
+        return self.sampler
+
+    def with_sampler(self, sampler: Sampler) -> "OnlineSettings":
+        return replace(self, sampler=sampler)
 
 
 @dataclass(frozen=True)
@@ -55,6 +92,6 @@ def build_record(settings: RunSettings, point: Point, sample: int, round_: int) 
         params={**point.params, "count": settings.precision.count},
         input=test.input, target=test.target, response_enum=test.response_enum,
         guess_chance=test.guess_chance, genresult=test.genresult, messages=messages,
-        model=settings.model, template=settings.template.name,
-        sampler=settings.sampler.name if settings.sampler else None,
+        model=settings.model_name(), template=settings.template.name,
+        sampler=settings.sampler_name(),
     )

@@ -109,8 +109,8 @@ def choose_folder(settings: RunSettings, fingerprint: str, results_dir: Path, ou
             raise ContourError(f"output folder {output} holds a different run; choose another --output")
         return output
     return find_resumable(results_dir, fingerprint) or unique_path(results_dir / folder_name(
-        time.strftime("%Y%m%d-%H%M%S"), settings.config.name, settings.model,
-        settings.template.name, settings.sampler.name))
+        time.strftime("%Y%m%d-%H%M%S"), settings.config.name, settings.model_name(),
+        settings.template.name, settings.sampler_name()))
 
 
 def lock_folder(folder: Path):
