@@ -31,7 +31,7 @@ class _CloneFolders(importlib.abc.MetaPathFinder):
     def __init__(self, root: Path):
         self.root = root
 
-    def find_spec(self, fullname, path=None, target=None):  # type: ignore[no-untyped-def]
+    def find_spec(self, fullname, path=None, target=None):
         prefix, _, name = fullname.partition(".")
         if prefix != __name__ or name not in ("tasks", "evaluate"):
             return None

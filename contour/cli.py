@@ -18,7 +18,8 @@ _HELP = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 def _run_options(f):
     options = [
-        click.option("--config", required=True, help="YAML experiment configuration file"),
+        click.option("--config", required=True,
+                     help="YAML experiment configuration file, or a shipped one by name (contour files)"),
         click.option("--template", required=True, help="Prompt template file (or name in templates/)"),
         click.option("--seed", type=int, default=0, show_default=True, help="Random seed"),
         click.option("--precision", default=None,
@@ -93,6 +94,18 @@ def tasks_command() -> None:
             click.echo(f"    {line}")
 
 
+@click.command("files", context_settings=_HELP)
+def files_command() -> None:
+    """List the shipped configs, templates and samplers, by name and path."""
+    from contour import data_dir
+    from contour.spec.files import shipped_names
+
+    for folder, suffix in (("configs", ".yaml"), ("templates", ".jinja"), ("sampler", ".json")):
+        click.echo(f"{folder}:")
+        for name in shipped_names(folder, suffix):
+            click.echo(f"    {name:<20} {data_dir(folder) / (name + suffix)}")
+
+
 @click.group(context_settings=_HELP)
 def cli() -> None:
     """Contour: difficulty-manifold benchmarks for LLM reasoning."""
@@ -101,6 +114,7 @@ def cli() -> None:
 cli.add_command(run_command)
 cli.add_command(grid_command)
 cli.add_command(tasks_command)
+cli.add_command(files_command)
 
 
 def _mount_commands() -> None:

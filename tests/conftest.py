@@ -16,6 +16,20 @@ if not Path(contour.__file__).resolve().is_relative_to(REPO):
                 f"run them from {REPO} (python -m pytest)", returncode=4)
 
 
+VLLM_FIXTURES = {"tiny_server", "smollm2_server"}
+BROWSER_FIXTURES = {"browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark tests by the real parts they need, so `-m "not vllm and not browser"` works."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & VLLM_FIXTURES:
+            item.add_marker(pytest.mark.vllm)
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
             timeout: float = 300) -> subprocess.CompletedProcess:
     """Run `python runner.py ARGS` (or `-m contour` when args[0] is a subcommand marker)."""

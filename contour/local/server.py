@@ -194,7 +194,7 @@ class LocalVLLMServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**_default_env(), **os.environ, **cfg.env}
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
+            process = self.process = subprocess.Popen(
                 self.command(),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -205,19 +205,19 @@ class LocalVLLMServer:
             )
         atexit.register(self.stop)
         try:
-            self._wait_ready(cfg.startup_timeout)
+            self._wait_ready(process, cfg.startup_timeout)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _wait_ready(self, timeout: float) -> None:
+    def _wait_ready(self, process: subprocess.Popen, timeout: float) -> None:
         # vLLM opens its port only once the engine is up: refused until then.
         deadline = time.monotonic() + timeout
         while True:
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 raise LocalServerError(
-                    f"vLLM exited with code {self.process.returncode} while starting; "
+                    f"vLLM exited with code {process.returncode} while starting; "
                     f"log {self.log_path}:\n{self.log_tail()}"
                 )
             try:
@@ -250,9 +250,11 @@ class LocalVLLMServer:
         return self.metric_total(REQUEST_COUNTER, model_name=self.served_name)
 
     def log_tail(self, lines: int = 40) -> str:
+        if self.log_path is None:
+            return "(no log)"
         try:
             text = self.log_path.read_text(errors="replace")
-        except (OSError, AttributeError):
+        except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
 
@@ -283,6 +285,8 @@ class LocalVLLMServer:
             self.process.wait()
 
     def _signal_group(self, sig: int) -> bool:
+        if self.process is None:
+            return False
         try:
             os.killpg(self.process.pid, sig)
             return True

@@ -160,6 +160,7 @@ class Engine:
         key = request_key(body)
         started = time.monotonic()
         cached = self.cache.get_or_claim(key)
+        response: dict[str, Any] | None
         if isinstance(cached, dict):
             response, error, attempts, hit = cached, None, 0, True
         else:

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from contour.errors import ContourError
+from contour.spec.files import find_file
 from contour.tasks import get_task
 
 
@@ -92,10 +93,9 @@ _TASK_KEYS = {"name", "params", "manifold", "degree"}
 _PRECISION_KEYS = {"count", "max_rounds", "target_halfwidth", "max_truncation"}
 
 
-def load_config(path: str | Path) -> ExperimentConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise ContourError(f"config file not found: {path}")
+def load_config(name: str | Path) -> ExperimentConfig:
+    """A config file by path, or a shipped config by name (`quick`, `full`)."""
+    path = find_file(str(name), "configs", ".yaml", "config")
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
