@@ -6,9 +6,12 @@ import importlib
 import pkgutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from contour.errors import ContourError
-from contour.spec.task import Task
+
+if TYPE_CHECKING:  # the task modules import contour.spec, which looks tasks up here
+    from contour.spec.task import Task
 
 _TASKS: dict[str, type[Task]] = {}
 _INSTANCES: dict[str, Task] = {}   # tasks are stateless: one instance serves every call

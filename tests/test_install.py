@@ -88,3 +88,13 @@ def test_mypy_is_clean():
     proc = subprocess.run([sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("module", ["contour.tasks", "contour.spec", "contour.run", "contour.results",
+                                    "contour.local", "contour.evaluate", "contour.cli",
+                                    "contour.tasks.arithmetic", "contour.results.manifest"])
+def test_each_package_imports_first_in_a_fresh_interpreter(module):
+    """Import order must never matter (the stage packages import each other's faces)."""
+    proc = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
