@@ -45,6 +45,9 @@ def _run_options(f):
         click.option("--cache", default="contour-cache.sqlite", show_default=True,
                      help="Response cache database file"),
         click.option("--shuffle", is_flag=True, help="Run steps in a seeded random order"),
+        click.option("--completions", type=click.IntRange(1), default=1, show_default=True,
+                     metavar="K", help="Completions per test (one request with n=K where the "
+                     "server accepts it); needs a sampling sampler when K > 1"),
         click.option("--offline", "offline_rounds", type=click.IntRange(1), default=None,
                      metavar="ROUNDS",
                      help="Generate ROUNDS x count samples per point with no inference"),

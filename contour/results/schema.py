@@ -1,9 +1,11 @@
 """The result record: one JSON object per line in `records.jsonl`.
 
 Fields follow seed 004's schema, plus what a user needs to trust and resume
-a run (`sample`, `seed`, `latency_s`, `cache_hit`, `error`). Offline records
-carry every field that exists without inference; the inference fields
-(`answer`, `usage`, `timings`, the answer fields and the flags) are null.
+a run (`sample`, `seed`, `latency_s`, `cache_hit`, `error`), and what k
+completions and reasoning models add (`completion`, `reasoning`, ...; see
+`contour.run.scoring`). Offline records carry every field that exists
+without inference; the inference fields (`answer`, `usage`, `timings`, the
+answer fields and the flags) are null.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ class ResultRecord:
     task: str                    # point id: "003_arithmetic_depth-1_length-4"
     version: int                 # task version
     base_task: str               # registered task name
-    key: str                     # "<task>-<sample>": unique within a run, stable across runs
+    key: str                     # "<task>-<sample>", "<task>-<sample>.<completion>" for completions
+                                 # after the first: unique within a run, stable across runs
     sample: int                  # sample index within the point (round * count + i)
     step: int                    # round index of the point
     seed: int                    # global seed
@@ -43,6 +46,12 @@ class ResultRecord:
     latency_s: float | None = None
     cache_hit: bool | None = None
     error: dict[str, Any] | None = None         # {"type": ..., "message": ..., "status": ...}
+    completion: int = 0                         # completion index within the test (--completions)
+    reasoning: str | None = None                # the server's parsed reasoning trace, as sent
+    reasoning_chars: int | None = None          # its length plus that of <think> blocks in `answer`
+    reasoning_tokens: int | None = None         # usage.completion_tokens_details.reasoning_tokens;
+                                                # 0 with no reasoning at all, null when unknown
+    truncated_in_reasoning: bool | None = None  # cut off for length before any final answer
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:

@@ -80,13 +80,19 @@ _POLL_FIRST_S = 0.002
 _POLL_MAX_S = 0.1
 
 
-def request_key(body: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of the full request body.
+def request_key(body: dict[str, Any], identity: str | None = None) -> str:
+    """sha256 of the canonical JSON of the full request body, and of the
+    sample's identity when there is one.
 
     The body holds the model, the messages and every sampler parameter; the
-    API key travels in a header and so never reaches the key.
+    API key travels in a header and so never reaches the key. Greedy requests
+    pass no identity, so identical bodies share one answer (and keys stay what
+    they always were); sampled requests pass the sample's identity
+    (`contour.run.sampling`), so every sample is its own draw. The wrapped
+    form has no top-level "model"/"messages", so it never equals a plain body.
     """
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"),
+    keyed: dict[str, Any] = body if identity is None else {"request": body, "sample": identity}
+    canonical = json.dumps(keyed, sort_keys=True, separators=(",", ":"),
                            ensure_ascii=False, allow_nan=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -21,9 +21,11 @@ error `{"type", "message", "status"}` whose type is one of this closed set:
   A well-formed but useless answer: the server would most likely give it
   again, so it is not retried.
 - ``no_content``: a choice whose `message.content` is missing or null
-  although generation was not cut off. Not retried, for the same reason.
-  (Null content with finish_reason "length" is a valid, truncated answer:
-  reasoning models stop mid-thought that way, and the record must say so.)
+  although generation was not cut off and no reasoning came with it. Not
+  retried, for the same reason. (Null content with finish_reason "length" is
+  a valid, truncated answer: reasoning models stop mid-thought that way, and
+  the record must say so; null content beside a `reasoning` or
+  `reasoning_content` trace is a reasoning model that gave no final answer.)
 
 `TRANSIENT_ERRORS` is the retried subset. Retries follow `RetryPolicy`: at
 most `max_retries` extra attempts, with exponential backoff and full jitter
@@ -51,6 +53,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from contour.errors import ContourError
+from contour.run.reasoning import server_reasoning
 
 TIMEOUT = "timeout"
 CONNECTION = "connection"
@@ -196,7 +199,9 @@ def check_chat_response(data: Any) -> tuple[str, str] | None:
             return MALFORMED_RESPONSE, f"choice {i} has no 'message' object"
         content = message.get("content")
         if content is None:
-            if choice.get("finish_reason") == "length":
+            # Cut off, or a reasoning model that thought and then said nothing:
+            # an answer to score (as invalid), not a failed request.
+            if choice.get("finish_reason") == "length" or server_reasoning(message) is not None:
                 continue
             return NO_CONTENT, f"choice {i} has no message content"
         if not isinstance(content, str):

@@ -7,6 +7,9 @@ is scheduled unless the point has reached `max_rounds`, its accuracy's 95%
 Wilson half-width is within `target_halfwidth`, or its truncation rate exceeds
 `max_truncation`.
 
+K completions per test (`--completions`): each sample's missing completions
+are fetched together (`contour.run.fetch`) and each becomes its own record.
+
 Resume: see `contour.run.resume`.
 """
 
@@ -17,25 +20,27 @@ import random
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from contour.run.cache import ResponseCache, request_key
+from contour.run.cache import ResponseCache
 from contour.run.client import TRANSIENT_ERRORS, ChatClient, RetryPolicy, normalize_apibase
 from contour.errors import ContourError
 from contour.evaluate.stats import wilson_interval
 from contour.results.manifest import build_manifest, run_fingerprint
 from contour.spec.manifold import Point
 from contour.results.writer import RecordWriter, read_manifest, records_path, write_json_atomic
-from contour.run.plan import OnlineSettings, Step, build_record, sample_key
+from contour.run.fetch import CompletionFetcher
+from contour.run.plan import OnlineSettings, Step, build_record, record_key
 from contour.run.progress import Progress
-from contour.results.schema import MANIFEST_FILE, STATS_FILE
+from contour.results.schema import MANIFEST_FILE, STATS_FILE, ResultRecord
 from contour.run.resume import Outcome, choose_folder, load_finished, lock_folder
 from contour.run.scoring import score_record
 from contour.run.livestats import RunStats
+from contour.run.sampling import plan_draws, sample_identity
 
 ONLINE_MODE = {"online": True}
 
@@ -51,6 +56,12 @@ class OnlineOptions:
     cache: Path = Path("contour-cache.sqlite")
     shuffle: bool = False
     quiet: bool = False
+    completions: int = 1
+
+
+def online_mode(options: OnlineOptions) -> dict[str, Any]:
+    """What besides the settings decides an online run's records (part of its fingerprint)."""
+    return {**ONLINE_MODE, "completions": options.completions} if options.completions > 1 else ONLINE_MODE
 
 
 def wilson_halfwidth(correct: int, n: int) -> float:
@@ -94,6 +105,7 @@ class Engine:
         self.folder = folder
         self.client = client
         self.cache = cache
+        self.fetcher = CompletionFetcher(client, cache)
         self.stats = RunStats(folder / STATS_FILE)
         self.stop = threading.Event()
         self._by_point: dict[str, list[Outcome]] = {}
@@ -140,12 +152,16 @@ class Engine:
             raise
         pool.shutdown(wait=True)
 
+    def _missing(self, step: Step, sample: int) -> list[int]:
+        """The completions of a sample that have no record yet."""
+        return [c for c in range(self.options.completions)
+                if record_key(step.point, sample, c) not in self.finished]
+
     def _announce(self, step: Step) -> None:
-        missing = sum(1 for s in step.samples if sample_key(step.point, s) not in self.finished)
-        self.progress.add_work(missing)
+        self.progress.add_work(sum(len(self._missing(step, s)) for s in step.samples))
 
     def _run_step(self, step: Step) -> None:
-        todo = [s for s in step.samples if sample_key(step.point, s) not in self.finished]
+        todo = [s for s in step.samples if self._missing(step, s)]
         if not todo:
             return
         with ThreadPoolExecutor(min(self.options.parallel, len(todo)), thread_name_prefix="req") as pool:
@@ -155,28 +171,27 @@ class Engine:
     def _run_sample(self, step: Step, sample: int) -> None:
         if self.stop.is_set():
             return
-        record = build_record(self.settings, step.point, sample, step.round)
-        body = self.settings.sampler.request_body(self.settings.model, record.messages)
-        key = request_key(body)
-        started = time.monotonic()
-        cached = self.cache.get_or_claim(key)
-        response: dict[str, Any] | None
-        if isinstance(cached, dict):
-            response, error, attempts, hit = cached, None, 0, True
-        else:
-            try:
-                completion = self.client.complete(body)
-                response, error, attempts, hit = completion.response, completion.error, completion.attempts, False
-                if response is not None:
-                    self.cache.put(key, response)
-            finally:
-                self.cache.release(cached)
-        if self.stop.is_set() and error and error.get("type") in TRANSIENT_ERRORS:
-            return  # an interrupted request: leave it to the resume
-        score_record(record, response, error)
-        record.latency_s = round(time.monotonic() - started, 4)
-        record.cache_hit = hit
-        record.extra.update(attempts=attempts, request_key=key)
+        # A template never scored itself: each completion's record is a fresh copy.
+        template = build_record(self.settings, step.point, sample, step.round)
+        point = step.point
+        identity = sample_identity(self.settings.seed, point.task, point.version, point.params, sample)
+        draws = plan_draws(self.settings.sampler, self.settings.model, template.messages, identity,
+                           self._missing(step, sample))
+        for fetched in self.fetcher.fetch(draws, self.stop):
+            error = fetched.error
+            if self.stop.is_set() and error and error.get("type") in TRANSIENT_ERRORS:
+                continue    # an interrupted request: leave it to the resume
+            c = fetched.draw.completion
+            record = replace(template, completion=c, extra={}, key=record_key(point, sample, c))
+            score_record(record, fetched.response, error)
+            record.latency_s = round(fetched.latency_s, 4)
+            record.cache_hit = fetched.cache_hit
+            record.extra.update(attempts=fetched.attempts, request_key=fetched.draw.key)
+            if fetched.draw.seed is not None:
+                record.extra["request_seed"] = fetched.draw.seed
+            self._finish(record)
+
+    def _finish(self, record: ResultRecord) -> None:
         data = asdict(record)
         outcome = Outcome.of(data)
         with self._lock:
@@ -184,7 +199,7 @@ class Engine:
             self.finished[record.key] = outcome
             self._by_point.setdefault(record.task, []).append(outcome)
         self.stats.add(data, from_this_session=True)
-        self.progress.completed(cache_hit=hit)
+        self.progress.completed(cache_hit=record.cache_hit)
 
     def _next_round(self, step: Step) -> Step | None:
         precision = self.settings.precision
@@ -217,9 +232,18 @@ class Engine:
         write_json_atomic(self.folder / MANIFEST_FILE, manifest)
 
 
+def sampling_entry(settings: OnlineSettings, options: OnlineOptions) -> dict[str, Any]:
+    """How samples were drawn, for the manifest (rules in contour.run.sampling)."""
+    sampler = settings.sampler
+    return {"decoding": "stochastic" if sampler.stochastic else "greedy",
+            "cache_key": "body + sample identity" if sampler.stochastic else "body",
+            "completions": options.completions, "per_request_seed": sampler.per_request_seed}
+
+
 def run_online(settings: OnlineSettings, points: list[Point], options: OnlineOptions,
                results_dir: Path, output: Path | None = None) -> Path:
-    fingerprint = run_fingerprint(settings, ONLINE_MODE)
+    mode = online_mode(options)
+    fingerprint = run_fingerprint(settings, mode)
     folder = choose_folder(settings, fingerprint, results_dir, output)
     # Before creating anything: a bad server, model or cache writes nothing.
     client, settings = connect(settings, options)
@@ -236,8 +260,9 @@ def run_online(settings: OnlineSettings, points: list[Point], options: OnlineOpt
             resumed = (f" (resuming: {len(engine.finished)} records kept, "
                        f"{engine.dropped} failed ones to retry)" if engine.finished or engine.dropped else "")
             click.echo(f"run folder: {folder}{resumed}", err=True)
-        manifest = read_manifest(folder) or build_manifest(settings, points, fingerprint, ONLINE_MODE)
-        manifest.update(status="running", apibase=normalize_apibase(options.apibase))
+        manifest = read_manifest(folder) or build_manifest(settings, points, fingerprint, mode)
+        manifest.update(status="running", apibase=normalize_apibase(options.apibase),
+                        sampling=sampling_entry(settings, options))
         write_json_atomic(folder / MANIFEST_FILE, manifest)
         try:
             engine.run()

@@ -14,7 +14,7 @@ from contour.errors import ContourError
 from contour.run.plan import OnlineSettings, RunSettings
 from contour.spec.config import load_config
 from contour.spec.manifold import DENSITIES, Point, resolve_grid
-from contour.spec.samplers import load_sampler
+from contour.spec.samplers import Sampler, load_sampler
 from contour.spec.templates import load_template
 
 
@@ -42,6 +42,7 @@ class RunOptions:
     output: Path | None = None
     results_dir: Path = Path("results")
     quiet: bool = False
+    completions: int = 1
 
 
 def prepare(opts: RunOptions) -> tuple[RunSettings, list[Point]]:
@@ -67,7 +68,18 @@ def prepare_online(opts: RunOptions) -> tuple[OnlineSettings, list[Point], str]:
     base, points = prepare(opts)
     settings = OnlineSettings(base.config, base.template, base.seed, base.precision, base.density,
                               base.degree, model=opts.model, sampler=load_sampler(opts.sampler))
+    check_completions(opts.completions, settings.sampler)
     return settings, points, opts.apibase
+
+
+def check_completions(completions: int, sampler: Sampler) -> None:
+    if completions < 1:
+        raise ContourError(f"--completions must be >= 1, got {completions}")
+    if completions > 1 and not sampler.stochastic:
+        raise ContourError(
+            f"--completions {completions}: sampler {sampler.path} decodes greedily (temperature 0 "
+            "or top_k 1), so every completion would be the same answer; use a sampling sampler "
+            "(e.g. think-8k) or --completions 1")
 
 
 def run(opts: RunOptions) -> Path:
@@ -75,6 +87,9 @@ def run(opts: RunOptions) -> Path:
     if opts.offline_rounds is not None:
         from contour.run.offline import write_offline
 
+        if opts.completions != 1:
+            raise ContourError("--completions applies to online runs; an --offline dataset holds "
+                               "the tests only")
         settings, points = prepare(opts)
         folder, written = write_offline(settings, points, opts.offline_rounds,
                                         opts.results_dir, opts.output)
@@ -84,8 +99,14 @@ def run(opts: RunOptions) -> Path:
     from contour.run.engine import OnlineOptions, run_online
 
     online_settings, points, apibase = prepare_online(opts)
+    sampler = online_settings.sampler
+    if not opts.quiet and sampler.stochastic and isinstance(sampler.params.get("seed"), int):
+        click.echo(f"note: sampler {sampler.name} samples with one fixed seed: on servers that honour "
+                   "it, repeated prompts get the same answer; \"seed\": \"per-request\" gives each "
+                   "request its own reproducible seed", err=True)
     online = OnlineOptions(
         apibase=apibase, apikey=opts.apikey or os.environ.get("OPENAI_API_KEY"),
         parallel=opts.parallel, threads=opts.threads, timeout=opts.timeout,
-        retries=opts.retries, cache=Path(opts.cache), shuffle=opts.shuffle, quiet=opts.quiet)
+        retries=opts.retries, cache=Path(opts.cache), shuffle=opts.shuffle, quiet=opts.quiet,
+        completions=opts.completions)
     return run_online(online_settings, points, online, opts.results_dir, opts.output)

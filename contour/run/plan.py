@@ -81,8 +81,16 @@ def sample_key(point: Point, sample: int) -> str:
     return f"{point.point_id}-{sample}"
 
 
+def record_key(point: Point, sample: int, completion: int = 0) -> str:
+    """A record's key: the sample key for the first completion (so runs with
+    and without --completions pair on it), ".<completion>" added for the others."""
+    key = sample_key(point, sample)
+    return key if completion == 0 else f"{key}.{completion}"
+
+
 def build_record(settings: RunSettings, point: Point, sample: int, round_: int) -> ResultRecord:
-    """The record of one sample with every field that exists without inference."""
+    """The record of one sample (its first completion) with every field that
+    exists without inference."""
     task = get_task(point.task)
     test = generate_test(task, settings.seed, point.params, sample)
     messages = settings.template.render(task, point.params, test)
