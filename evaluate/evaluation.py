@@ -23,6 +23,8 @@ from contour.evaluate.aggregate import Aggregator, SummaryRow, Tally, metrics
 from contour.evaluate.compare import Comparison, PairCollector, compare_runs
 from contour.evaluate.filters import compile_field, compile_where, group_value
 from contour.evaluate.load import DamagedLine, open_result_folder, report_to_stderr, stream_records
+from contour.evaluate.passk import CompletionCollector, wants_completions
+from contour.evaluate.reasoning import ReasoningCollector
 from contour.evaluate.score import RESAMPLES, RunScore, run_score
 
 LEVELS = ("run", "task", "point", "group")
@@ -51,6 +53,8 @@ class Evaluation:
     where: str | None = None
     group_by: list[str] = field(default_factory=list)
     comparison: Comparison | None = None
+    completions: CompletionCollector | None = None  # k completions per test (see passk.py)
+    reasoning: ReasoningCollector | None = None     # reasoning and answer tokens (reasoning.py)
 
     def rows(self, level: str) -> list[SummaryRow]:
         """Summary rows of one level: "run", "task", "point" or "group"."""
@@ -155,10 +159,12 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
     getters = [compile_field(name) for name in group_by]
     aggregator = Aggregator()
     pairs = PairCollector(len(opened)) if compare else None
+    completions, reasoning = CompletionCollector(), ReasoningCollector()
     runs = []
     for index, folder in enumerate(opened):
         info = RunInfo(folder.path, manifest=folder.manifest)
         runs.append(info)
+        several = wants_completions(folder.manifest)
 
         def damaged(problem: DamagedLine, info: RunInfo = info) -> None:
             info.damaged.append(problem)
@@ -174,6 +180,9 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
             info.kept += 1
             group = tuple(group_value(get(record)) for get in getters)
             aggregator.add(index, record, group)
+            reasoning.add(index, record)
+            if several:
+                completions.add(index, record)
             if pairs is not None:
                 pairs.add(index, record)
     _assign_labels(runs)
@@ -185,7 +194,8 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
         scores.append(run_score(info.label, points, seed, resamples))
     comparison = (compare_runs(pairs, [r.label for r in runs], seed, resamples, alpha)
                   if pairs is not None else None)
-    return Evaluation(runs, aggregator, scores, where, list(group_by), comparison)
+    return Evaluation(runs, aggregator, scores, where, list(group_by), comparison,
+                      completions, reasoning)
 
 
 def summarise(folders: Iterable[str | os.PathLike[str]], **options: Any) -> Evaluation:

@@ -43,7 +43,8 @@ class Plot:
 
 def all_plots(evaluation: Evaluation) -> list[Plot]:
     plots = [leaderboard_plot(evaluation)] if any(s.score is not None for s in evaluation.scores) else []
-    return plots + axis_plots(evaluation) + heatmap_plots(evaluation)
+    from contour.evaluate.sampling_tables import sampling_plots
+    return plots + axis_plots(evaluation) + heatmap_plots(evaluation) + sampling_plots(evaluation)
 
 
 def _render(figure: Figure) -> bytes:

@@ -92,8 +92,11 @@ def render_html(evaluation: Evaluation, tables: Sequence[Table] | None = None,
                 [p for p in plots if p.name.startswith("axes_")]),
         section("heatmaps", "Accuracy over two axes", [],
                 [p for p in plots if p.name.startswith("heatmap_")]),
+        section("sampling", "k completions per test",
+                ["sampling_run", "sampling_task", "reasoning_run", "reasoning_task"],
+                [p for p in plots if p.name.startswith("sampling_")]),
         section("groups", "Groups", ["group"]),
-        section("points", "Points", ["point"], collapsed=True),
+        section("points", "Points", ["point", "sampling_point", "reasoning_point"], collapsed=True),
     ]
     sections = [s for s in sections if s["tables"] and any(t["rows"] for t in s["tables"]) or s["images"]]
     notes = [f"{d}" for r in evaluation.runs for d in r.damaged]

@@ -98,6 +98,8 @@ def summary_tables(evaluation: Evaluation, levels: Sequence[str] = ("run", "task
         tables.append(Table(level, title, rows, columns))
     if evaluation.comparison is not None:
         tables.extend(comparison_tables(evaluation))
+    from contour.evaluate.sampling_tables import sampling_tables   # imports this module
+    tables.extend(sampling_tables(evaluation, levels))
     return tables
 
 

@@ -40,6 +40,8 @@ class Fault:
     reset: bool = False             # drop the connection with a TCP RST, answer nothing
     content: str | None = None      # generated text; None: the server's responder decides
     finish_reason: str = "stop"
+    reasoning: str | None = None    # a parsed reasoning trace, sent in the server's reasoning field
+    null_content: bool = False      # content null, as a reasoning parser sends when cut off thinking
 
 
 def ok(content: str | None = None, finish_reason: str = "stop") -> Fault:
@@ -81,12 +83,21 @@ def vllm_error(message: str, kind: str, code: int) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
-def chat_completion(request: dict[str, Any], content: str,
-                    finish_reason: str = "stop") -> dict[str, Any]:
-    """A completion in vLLM's shape, extra keys included, answering `request`."""
-    n = int(request.get("n") or 1)
+def chat_completion(request: dict[str, Any], content: str | list[str] | None,
+                    finish_reason: str = "stop", reasoning: str | None = None,
+                    reasoning_field: str = "reasoning_content", honour_n: bool = True) -> dict[str, Any]:
+    """A completion in vLLM's shape, extra keys included, answering `request`.
+
+    `content` is one text for every choice or one per choice (None: null
+    content, as a reasoning parser sends for a reply cut off while thinking);
+    with `reasoning`, the usage counts its words as reasoning tokens, as vLLM
+    does with a reasoning parser. `honour_n=False` answers one choice whatever
+    `n` asks, like servers that ignore it."""
+    n = int(request.get("n") or 1) if honour_n else 1
+    texts = content if isinstance(content, list) else [content] * n
     prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in request.get("messages", []))
-    completion_tokens = len(content.split())
+    reasoning_tokens = len(reasoning.split()) if reasoning else 0
+    completion_tokens = sum(len((t or "").split()) + reasoning_tokens for t in texts[:n])
     return {
         "id": f"chatcmpl-{time.monotonic_ns()}",
         "object": "chat.completion",
@@ -94,9 +105,9 @@ def chat_completion(request: dict[str, Any], content: str,
         "model": request.get("model", DEFAULT_MODEL),
         "choices": [{
             "index": i,
-            "message": {"role": "assistant", "content": content, "refusal": None,
+            "message": {"role": "assistant", "content": texts[i], "refusal": None,
                         "annotations": None, "audio": None, "function_call": None,
-                        "tool_calls": [], "reasoning_content": None},
+                        "tool_calls": [], reasoning_field: reasoning},
             "logprobs": None,
             "finish_reason": finish_reason,
             "stop_reason": None,
@@ -104,9 +115,11 @@ def chat_completion(request: dict[str, Any], content: str,
         "service_tier": None,
         "system_fingerprint": None,
         "usage": {"prompt_tokens": prompt_tokens,
-                  "total_tokens": prompt_tokens + n * completion_tokens,
-                  "completion_tokens": n * completion_tokens,   # summed over choices, as vLLM does
-                  "prompt_tokens_details": None},
+                  "total_tokens": prompt_tokens + completion_tokens,
+                  "completion_tokens": completion_tokens,   # summed over choices, as vLLM does
+                  "prompt_tokens_details": None,
+                  **({"completion_tokens_details": {"reasoning_tokens": n * reasoning_tokens}}
+                     if reasoning else {})},
         "prompt_logprobs": None,
         "kv_transfer_params": None,
     }
@@ -124,12 +137,15 @@ class FaultServer:
 
     def __init__(self, script: Iterable[Fault] = (), default: Fault = Fault(),
                  models: Iterable[str] = (DEFAULT_MODEL,),
-                 responder: Callable[[dict[str, Any]], str] | None = None,
-                 max_model_len: int = 2048) -> None:
+                 responder: Callable[[dict[str, Any]], str | list[str]] | None = None,
+                 max_model_len: int = 2048, honour_n: bool = True,
+                 reasoning_field: str = "reasoning_content") -> None:
         self.models = list(models)
         self.max_model_len = max_model_len
         self.default = default
         self.responder = responder or (lambda request: DEFAULT_CONTENT)
+        self.honour_n = honour_n
+        self.reasoning_field = reasoning_field
         self._script: deque[Fault] = deque(script)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -283,7 +299,10 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             request = body if isinstance(body, dict) else {}
             content = fault.content if fault.content is not None else server.responder(request)
-            payload = json.dumps(chat_completion(request, content, fault.finish_reason)).encode()
+            if fault.null_content:
+                content = None
+            payload = json.dumps(chat_completion(request, content, fault.finish_reason, fault.reasoning,
+                                                 server.reasoning_field, server.honour_n)).encode()
         try:
             self._send(fault.status, payload, fault.headers)
         except OSError:
