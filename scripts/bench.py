@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Contour's benchmark: prints tables of throughput measured in one run.
 
-    python scripts/bench.py [generation] [runner] [evaluate]
+    python scripts/bench.py [generation] [runner] [evaluate] [passk]
 
 generation: per task, tests generated per second and tests generated and
             rendered (zerocot-nosys and multishot) per second, at the middle
@@ -10,6 +10,9 @@ runner:     requests/s and overhead per request of the full online engine
             (generation, cache, HTTP, scoring, writing) against a local server
             that answers instantly, at threads x parallel = 1, 16 and 64.
 evaluate:   records/s and peak memory of evaluation at 100k and 1M records.
+passk:      simulated coverage of the 95% intervals of pass@1, pass@2, pass@k,
+            maj@k and agreement (contour.evaluate.passk_coverage) over n tests
+            of k completions, near 0 and 1 and for mixed difficulty.
 """
 
 from __future__ import annotations
@@ -101,11 +104,29 @@ def bench_evaluate() -> None:
     evaluate_bench()
 
 
+def bench_passk(reps: int = 4000) -> None:
+    from contour.evaluate.passk_coverage import METRICS, SCENARIOS, simulate
+
+    se = (0.95 * 0.05 / reps) ** 0.5
+    for k, wrong in ((4, 1), (8, 3)):
+        print(f"\nk = {k} completions per test, {wrong} wrong answer(s); {reps} replications "
+              f"(Monte-Carlo s.e. {se:.4f} at 0.95)")
+        print(f"{'scenario':<26}{'tests':>6}" + "".join(f"{m:>11}" for m in METRICS))
+        lowest = 1.0
+        for scenario in SCENARIOS:
+            for tests in (8, 16, 32):
+                coverage = simulate(scenario, tests, k=k, wrong=wrong, reps=reps)
+                lowest = min(lowest, *coverage.values())
+                print(f"{scenario.name:<26}{tests:>6}" + "".join(f"{coverage[m]:>11.3f}" for m in METRICS))
+        print(f"lowest coverage: {lowest:.3f}")
+
+
 def main(argv: list[str]) -> None:
-    parts = argv or ["generation", "runner", "evaluate"]
+    parts = argv or ["generation", "runner", "evaluate", "passk"]
     for part in parts:
         print(f"\n== {part} ==")
-        {"generation": bench_generation, "runner": bench_runner, "evaluate": bench_evaluate}[part]()
+        {"generation": bench_generation, "runner": bench_runner, "evaluate": bench_evaluate,
+         "passk": bench_passk}[part]()
 
 
 if __name__ == "__main__":
