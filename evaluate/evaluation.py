@@ -4,7 +4,9 @@
 tallies records into (run, point, group) cells, optionally collects what a
 paired comparison needs, and then computes scores. Memory grows with the
 number of cells and with 4 bytes (plus 21 with --compare) per scored record,
-never with the size of the records themselves.
+never with the size of the records themselves; runs made with --completions
+K > 1 also keep each scored completion's verdict and normalised answer
+(about 100 bytes) for pass@k and majority votes (passk.py).
 
 Vocabulary: a *run* is one result folder; a *task* is a record's `base_task`
 (e.g. "arithmetic"); a *point* is a record's `task` field, the id of one point
