@@ -199,7 +199,7 @@ class Engine:
             self.finished[record.key] = outcome
             self._by_point.setdefault(record.task, []).append(outcome)
         self.stats.add(data, from_this_session=True)
-        self.progress.completed(cache_hit=record.cache_hit)
+        self.progress.completed(cache_hit=bool(record.cache_hit))
 
     def _next_round(self, step: Step) -> Step | None:
         precision = self.settings.precision

@@ -79,7 +79,7 @@ class CompletionFetcher:
         if len(batch) == 1 or self.n_supported is False:
             return [self._single(d) for d in batch]
         done = self.client.complete(batch_body(batch))
-        if done.ok:
+        if done.response is not None:
             parts = split_response(done.response, batch)
             out = [Fetched(d, part, None, done.attempts if i == 0 else 0, False, done.latency_s)
                    for i, (d, part) in enumerate(zip(batch, parts)) if part is not None]
@@ -89,12 +89,13 @@ class CompletionFetcher:
                 return out + [self._single(d) for d in missing]
             self.n_supported = True
             return out
-        if done.error["type"] == CLIENT_ERROR and self.n_supported is None:
+        error = done.error or {"type": "unknown", "message": "no response"}
+        if error["type"] == CLIENT_ERROR and self.n_supported is None:
             first = self._single(batch[0])
             first.attempts += done.attempts
             if first.response is not None:
                 self.n_supported = False
                 return [first] + [self._single(d) for d in batch[1:]]
-            return [first] + [Fetched(d, None, done.error, 0, False, done.latency_s) for d in batch[1:]]
-        return [Fetched(d, None, done.error, done.attempts if i == 0 else 0, False, done.latency_s)
+            return [first] + [Fetched(d, None, error, 0, False, done.latency_s) for d in batch[1:]]
+        return [Fetched(d, None, error, done.attempts if i == 0 else 0, False, done.latency_s)
                 for i, d in enumerate(batch)]

@@ -137,9 +137,9 @@ def share_usage(usage: Any, choices: Sequence[dict[str, Any]],
     """Each choice's share of a request's usage (rules in the module doc)."""
     if not isinstance(usage, dict):
         return [None] * len(choices)
-    prompt = usage.get("prompt_tokens")
-    total = usage.get("completion_tokens")
-    if not _count(total):
+    prompt = _count(usage.get("prompt_tokens"))
+    total = _count(usage.get("completion_tokens"))
+    if total is None:
         return [{"prompt_tokens": prompt, "completion_tokens": None, "estimated": True}
                 for _ in choices]
     texts = [_texts(choice) for choice in choices]
@@ -147,10 +147,10 @@ def share_usage(usage: Any, choices: Sequence[dict[str, Any]],
     reasoning_total = usage_reasoning_tokens(usage)
     reasoning = (apportion(reasoning_total, [len(r) for _, r in texts])
                  if reasoning_total is not None else None)
-    shares = []
+    shares: list[dict[str, Any] | None] = []
     for i, n in enumerate(tokens):
         share: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": n,
-                                 "total_tokens": (prompt + n) if _count(prompt) else None,
+                                 "total_tokens": None if prompt is None else prompt + n,
                                  "estimated": True}
         if reasoning is not None:
             share["completion_tokens_details"] = {"reasoning_tokens": min(reasoning[i], n)}
@@ -158,13 +158,15 @@ def share_usage(usage: Any, choices: Sequence[dict[str, Any]],
     return shares
 
 
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _count(value: Any) -> int | None:
+    """A token count, or None for anything that is not one."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _texts(choice: dict[str, Any]) -> tuple[str, str]:
     """(answer text, reasoning text) of a choice, for apportioning its tokens."""
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    found = choice.get("message")
+    message: dict[str, Any] = found if isinstance(found, dict) else {}
     content = message.get("content") if isinstance(message.get("content"), str) else ""
     parts = split_thinking(content)
     return parts.final, (server_reasoning(message) or "") + parts.thinking
