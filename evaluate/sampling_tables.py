@@ -131,7 +131,8 @@ def sampling_plots(evaluation: Evaluation) -> list:
             rows = -(-len(axes) // columns)
             figure = Figure(figsize=(4.2 * columns, 3.4 * rows + 0.6), layout="constrained")
             label = evaluation.runs[run].label
-            figure.suptitle(f"{task}: k completions along each axis ({label})")
+            # Two short lines: one figure may be a single 4-inch panel wide.
+            figure.suptitle(f"{task}: pass@k, maj@k, agreement\n{label}", fontsize="medium")
             drawn = False
             for i, axis in enumerate(axes):
                 mapping = {key: (group_value(info.params.get(axis)),) for key, info in points.items()

@@ -127,11 +127,17 @@ def test_a_server_that_refuses_n_gets_one_request_per_completion(tmp_path):
     assert len(recs) == 6 and not any(r["error"] for r in recs)
 
 
-def test_a_request_error_is_recorded_for_each_completion(tmp_path):
+def test_a_failed_request_fails_each_completion_and_the_same_command_retries_them(tmp_path):
     with fs.FaultServer([fs.server_error()] * 2) as server:
-        recs = run(server, tmp_path, "--completions", "2", count=1, temperature=1.0)
-    assert [r["error"]["type"] for r in recs] == ["server_error", "server_error"]
-    assert_stats_match_records(tmp_path / "run")
+        recs = run(server, tmp_path, "--completions", "2", count=2, temperature=1.0)
+        failed = [r for r in recs if r["error"]]
+        assert [r["error"]["type"] for r in failed] == ["server_error", "server_error"]
+        assert {r["sample"] for r in failed} == {0} and server.hits == 3
+        assert_stats_match_records(tmp_path / "run")
+        again = run(server, tmp_path, "--completions", "2", count=2, temperature=1.0)   # resume
+        assert server.hits == 4 and server.completion_requests[-1].body["n"] == 2
+    assert len(again) == 4 and not any(r["error"] for r in again)
+    assert sorted(r["key"] for r in again) == sorted(r["key"] for r in recs)
 
 
 @pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
