@@ -8,10 +8,7 @@ from pathlib import Path
 
 import click
 
-from contour.errors import ContourError
-
-EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130
+from contour import exits
 
 _HELP = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -56,6 +53,9 @@ def _run_options(f):
         click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"),
                      show_default=True, help="Parent folder of run folders"),
         click.option("--quiet", is_flag=True, help="No progress output"),
+        click.option("--fail-fast", is_flag=True,
+                     help="Stop at the first sample whose test cannot be generated or rendered "
+                          "(default: record it as a generation_error/template_error and go on)"),
     ]
     for option in reversed(options):
         f = option(f)
@@ -64,11 +64,18 @@ def _run_options(f):
 
 @click.command("run", context_settings=_HELP)
 @_run_options
-def run_command(**opts) -> None:
-    """Run an experiment against an OpenAI-compatible server, or generate it offline."""
+def run_command(**opts) -> int:
+    """Run an experiment against an OpenAI-compatible server, or generate it offline.
+
+    Exit codes: 0 complete; 2 usage, input or environment error; 3 finished with
+    failures (the same command retries them); 130 interrupted (the same command
+    resumes); 1 internal error.
+    """
+    from contour.results.writer import read_manifest
     from contour.run.options import RunOptions, run
 
-    run(RunOptions(**opts))
+    folder = run(RunOptions(**opts))
+    return exits.status_exit_code((read_manifest(folder) or {}).get("status"))
 
 
 @click.command("grid", context_settings=_HELP)
@@ -129,23 +136,8 @@ def _mount_commands() -> None:
 
 
 def invoke(command: click.Command, args: list[str] | None = None) -> int:
-    """Run a click command; user errors print one line and return non-zero."""
-    try:
-        command.main(args=args, standalone_mode=False, prog_name=_prog_name(command))
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("interrupted; run the same command again to resume", err=True)
-        # Worker threads may be blocked in a request for up to --timeout;
-        # everything worth keeping is already flushed, so do not wait for them.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(EXIT_INTERRUPTED)
-    except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
-        return EXIT_USER_ERROR
-    except ContourError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return EXIT_USER_ERROR
-    return 0
+    """Run a click command under Contour's exit-code table (contour.exits)."""
+    return exits.invoke(command, args, prog_name=_prog_name(command))
 
 
 def _prog_name(command: click.Command) -> str:
@@ -154,8 +146,8 @@ def _prog_name(command: click.Command) -> str:
 
 def main() -> None:
     _mount_commands()
-    sys.exit(invoke(cli))
+    exits.main(cli, prog_name=_prog_name(cli))
 
 
 def runner_main() -> None:
-    sys.exit(invoke(run_command))
+    exits.main(run_command, prog_name=_prog_name(run_command))

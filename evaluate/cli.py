@@ -1,17 +1,17 @@
 """The `contour evaluate` command: a thin layer over `contour.evaluate`.
 
 Every error a user can cause (a missing folder, a bad --where expression, an
-unknown --format or --level) is a ContourError, printed by click as one
-"Error: ..." line with exit code 1.
+unknown --format or --level) is a ContourError, printed by `contour.exits`
+as one "error: ..." line with exit code 2, like every other command.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
+from contour import exits
 from contour.errors import ContourError
 from contour.evaluate.evaluation import LEVELS, Evaluation, evaluate
 from contour.evaluate.tables import summary_tables, to_csv, to_json, to_markdown
@@ -49,11 +49,8 @@ def evaluate_command(result_dirs: tuple[str, ...], where: str | None, group_by: 
     Each RESULT_DIR holds a records.jsonl (and usually manifest.json and
     stats.json). Damaged lines are reported on stderr and skipped.
     """
-    try:
-        _run(result_dirs, where, group_by, format_, output, html, plots_dir, compare, levels,
-             seed, resamples, alpha)
-    except ContourError as problem:
-        raise click.ClickException(str(problem)) from None
+    _run(result_dirs, where, group_by, format_, output, html, plots_dir, compare, levels,
+         seed, resamples, alpha)
 
 
 def _run(result_dirs, where, group_by, format_, output, html, plots_dir, compare, levels,
@@ -126,8 +123,8 @@ def _save_plots(plots, folder: str) -> None:
 
 
 def main() -> None:
-    evaluate_command(prog_name="python -m contour.evaluate")
+    exits.main(evaluate_command, prog_name="python -m contour.evaluate")
 
 
 if __name__ == "__main__":   # pragma: no cover
-    sys.exit(main())
+    main()

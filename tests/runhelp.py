@@ -22,12 +22,21 @@ def run_online(apibase: str, model: str, tmp: Path, *extra: str, out: str = "run
 
 
 def records(folder: Path) -> list[dict[str, Any]]:
+    """Every line of records.jsonl, superseded ones included."""
     return [json.loads(line) for line in (folder / "records.jsonl").read_text().splitlines()]
+
+
+def final_records(folder: Path) -> list[dict[str, Any]]:
+    """The records a reader sees: lines marked in records.superseded.jsonl skipped."""
+    from contour.results.writer import read_superseded
+
+    superseded = read_superseded(folder)
+    return [r for n, r in enumerate(records(folder), 1) if superseded.get(n) != r["key"]]
 
 
 def assert_stats_match_records(folder: Path) -> None:
     stats = json.loads((folder / "stats.json").read_text())
-    recs = records(folder)
+    recs = final_records(folder)
     total = stats["total"]
     assert total["records"] == len(recs)
     assert total["correct"] == sum(bool(r["is_correct"]) for r in recs)

@@ -8,9 +8,12 @@ import json
 import subprocess
 import sys
 
+from dataclasses import dataclass
+
 import pytest
 from click.testing import CliRunner
 
+from contour import exits
 from contour.evaluate.cli import evaluate_command
 from tests.evalfixtures import grid_run, make_record, write_run
 
@@ -21,15 +24,29 @@ def runs(tmp_path):
             str(write_run(tmp_path / "b", grid_run(seed=2, model="model-b", skill=0.2)))]
 
 
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
 def invoke(*args):
-    return CliRunner().invoke(evaluate_command, [str(a) for a in args])
+    """The command as the CLI runs it: through contour.exits (one line, exit code)."""
+    with CliRunner().isolation() as (out, err, _):
+        code = exits.invoke(evaluate_command, [str(a) for a in args])
+        return Result(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 def one_error_line(result) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.exit_code != 0
+    assert result.exit_code == exits.USAGE_ERROR
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
+    assert lines[0].startswith("error: ")
     return lines[0]
 
 
@@ -132,5 +149,5 @@ def test_python_dash_m_entry_point(runs):
     assert "### Per run" in ok.stdout
     bad = subprocess.run([sys.executable, "-m", "contour.evaluate", "/no/such/folder"],
                          capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 1
-    assert bad.stderr.strip() == "Error: result folder '/no/such/folder' does not exist"
+    assert bad.returncode == exits.USAGE_ERROR
+    assert bad.stderr.strip() == "error: result folder '/no/such/folder' does not exist"

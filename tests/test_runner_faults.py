@@ -11,7 +11,8 @@ import pytest
 
 from tests import faultserver as fs
 from tests.conftest import REPO, run_cli
-from tests.runhelp import assert_stats_match_records, online_args, quick_size, records, run_online
+from tests.runhelp import (assert_stats_match_records, final_records, online_args, quick_size, records,
+                           run_online)
 
 MODEL = fs.DEFAULT_MODEL
 SERIAL = ("--threads", "1", "--parallel", "1", "--retries", "2", "--timeout", "1")
@@ -23,6 +24,7 @@ SERIAL = ("--threads", "1", "--parallel", "1", "--retries", "2", "--timeout", "1
     (fs.reset(), 2),
     (fs.slow(3), 2),
     (fs.malformed(), 2),
+    (fs.empty_choices(), 2),
 ])
 def test_transient_fault_then_success_gives_a_good_record(tmp_path, fault, attempts):
     with fs.FaultServer([fault]) as server:
@@ -37,15 +39,16 @@ def test_transient_fault_then_success_gives_a_good_record(tmp_path, fault, attem
     assert_stats_match_records(tmp_path / "run")
 
 
-@pytest.mark.parametrize("script,error_type", [
-    ([fs.empty_choices()], "empty_choices"),
-    ([fs.bad_request()], "client_error"),
-    ([fs.server_error()] * 3, "server_error"),
+@pytest.mark.parametrize("script,error_type,code,status", [
+    ([fs.empty_choices()] * 3, "empty_choices", 3, "incomplete"),
+    ([fs.bad_request()], "client_error", 0, "complete"),
+    ([fs.server_error()] * 3, "server_error", 3, "incomplete"),
 ])
-def test_permanent_or_exhausted_fault_gives_an_error_record(tmp_path, script, error_type):
+def test_permanent_or_exhausted_fault_gives_an_error_record(tmp_path, script, error_type, code, status):
     with fs.FaultServer(script) as server:
         proc = run_online(server.apibase, MODEL, tmp_path, *SERIAL)
-        assert proc.returncode == 0, proc.stderr
+        assert proc.returncode == code, proc.stderr
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == status
     recs = records(tmp_path / "run")
     errors = [r for r in recs if r["error"]]
     assert len(recs) == quick_size() and len(errors) == 1
@@ -58,16 +61,18 @@ def test_permanent_or_exhausted_fault_gives_an_error_record(tmp_path, script, er
 
 def test_rerun_is_served_from_cache_and_transient_errors_are_retried(tmp_path):
     with fs.FaultServer([fs.server_error()] * 3) as server:
-        assert run_online(server.apibase, MODEL, tmp_path, *SERIAL).returncode == 0
+        assert run_online(server.apibase, MODEL, tmp_path, *SERIAL).returncode == 3
         first = records(tmp_path / "run")
         assert sum(bool(r["error"]) for r in first) == 1
         hits = server.hits
         proc = run_online(server.apibase, MODEL, tmp_path, *SERIAL)   # same command: resume
         assert proc.returncode == 0, proc.stderr
         assert server.hits == hits + 1          # only the failed request is sent again
-        again = records(tmp_path / "run")
+        again = final_records(tmp_path / "run")
         assert len(again) == len(first) and len({r["key"] for r in again}) == len(again)
         assert not any(r["error"] for r in again)
+        # Appended, not rewritten: the first attempt's lines are all still there.
+        assert records(tmp_path / "run")[:len(first)] == first
         # A finished run started again in a new folder comes entirely from the cache.
         hits = server.hits
         assert run_online(server.apibase, MODEL, tmp_path, *SERIAL, out="run2").returncode == 0
@@ -158,7 +163,7 @@ def test_interrupted_run_resumes_without_loss_or_duplicates(tmp_path, how):
         args = online_args(server.apibase, MODEL, tmp_path / "clean", tmp_path / "cache3.sqlite",
                            config=config)
         assert run_cli(*args).returncode == 0
-    got, want = records(tmp_path / "run"), records(tmp_path / "clean")
+    got, want = final_records(tmp_path / "run"), records(tmp_path / "clean")
     assert len(got) == len({r["key"] for r in got}) == 120
     assert {r["key"] for r in got} == {r["key"] for r in want}
     strip = lambda r: {k: r[k] for k in ("key", "input", "target", "answer", "is_correct", "messages")}
@@ -181,9 +186,9 @@ def test_server_crash_then_same_command_completes_the_run(tmp_path):
         time.sleep(0.01)
     server.stop()
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    assert "run the same command again" in err
-    (folder,) = results.iterdir()
+    assert proc.returncode == 3, err
+    assert "run the same command again" in err and "connection" in err
+    (folder,) = [p for p in results.iterdir() if p.is_dir()]
     first = records(folder)
     failed = [r for r in first if r["error"]]
     assert failed and all(r["error"]["type"] == "connection" for r in failed)
@@ -192,8 +197,8 @@ def test_server_crash_then_same_command_completes_the_run(tmp_path):
         proc = run_cli(*base, "--apibase", revived.apibase)
         assert proc.returncode == 0, proc.stderr
         assert revived.hits <= len(failed)
-    assert list(results.iterdir()) == [folder]
-    final = records(folder)
+    assert [p for p in results.iterdir() if p.is_dir()] == [folder]
+    final = final_records(folder)
     assert len(final) == len(first) == quick_size() and not any(r["error"] for r in final)
     assert len({r["key"] for r in final}) == len(final)
     assert json.loads((folder / "manifest.json").read_text())["status"] == "complete"
@@ -343,6 +348,7 @@ def test_resume_cuts_a_half_written_last_line_and_refuses_a_damaged_middle(tmp_p
 
         damaged = lines[:3] + ["{not json\n"] + lines[3:]
         path.write_text("".join(damaged))
+        (tmp_path / "run" / "manifest.json").write_text(json.dumps({**manifest, "status": "running"}))
         line = one_line_error(run_online(server.apibase, MODEL, tmp_path))
         assert "line 4 is not valid JSON" in line and str(path) in line
         assert path.read_text() == "".join(damaged)

@@ -61,3 +61,6 @@ class ResultRecord:
 RECORDS_FILE = "records.jsonl"
 MANIFEST_FILE = "manifest.json"
 STATS_FILE = "stats.json"
+# Lines of records.jsonl that a later line replaces (a resume retried them): see
+# contour.results.writer.read_superseded. Every reader of the records skips them.
+SUPERSEDED_FILE = "records.superseded.jsonl"

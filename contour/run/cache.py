@@ -1,7 +1,14 @@
 """Response cache: a server answer is never requested twice, across runs and processes.
 
-One SQLite file holds two tables:
+One SQLite file holds three tables:
 
+- ``contour_meta``: the marker that makes the file Contour's (``format`` =
+  ``contour-response-cache``, ``version`` = 1). A cache file is accepted only
+  if it is empty (no file, 0 bytes, or a database with no tables), carries
+  this marker, or is a cache written by Contour before the marker existed
+  (exactly ``responses`` and ``contour_claims`` with Contour's columns; the
+  marker is then added). Anything else is refused with one error and left
+  untouched: no table is added and its journal mode is not changed.
 - ``responses``: a sqlitedict table, request key -> the server's JSON response
   (successful completions only). Values are stored as JSON, not pickle, so a
   cache file someone hands you cannot run code when read.
@@ -57,6 +64,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -73,6 +81,18 @@ from contour.errors import ContourError
 
 RESPONSES_TABLE = "responses"
 CLAIMS_TABLE = "contour_claims"
+META_TABLE = "contour_meta"
+FORMAT = "contour-response-cache"
+FORMAT_VERSION = 1
+_COLUMNS = {RESPONSES_TABLE: ["key", "value"],
+            CLAIMS_TABLE: ["key", "owner", "host", "pid", "beat"],
+            META_TABLE: ["key", "value"]}
+
+# sqlitedict logs each failed statement (a dozen lines on stderr) before the
+# error reaches us; we turn it into one ContourError instead.
+_SQLITEDICT_LOG = logging.getLogger("sqlitedict")
+_SQLITEDICT_LOG.addHandler(logging.NullHandler())
+_SQLITEDICT_LOG.propagate = False
 
 _T = TypeVar("_T")
 _BUSY_RETRIES = 5
@@ -159,6 +179,8 @@ class ResponseCache:
         self.path = Path(path)
         if not self.path.parent.is_dir():
             raise ContourError(f"--cache {self.path}: directory {self.path.parent} does not exist")
+        if self.path.is_dir():
+            raise ContourError(f"--cache {self.path} is a directory, not a cache file")
         if claim_ttl <= 0 or max_wait < 0 or busy_timeout <= 0:
             raise ValueError("claim_ttl and busy_timeout must be > 0, max_wait >= 0")
         self._claim_ttl = claim_ttl
@@ -173,11 +195,11 @@ class ResponseCache:
         self._closed = False
         try:
             self._db = self._open_claims_db()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             raise ContourError(f"--cache {self.path}: not a usable SQLite cache ({exc})") from None
         try:
             self._values = self._retry_busy(self._open_values)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             self._db.close()
             raise ContourError(f"--cache {self.path}: not a usable SQLite cache ({exc})") from None
         self._stop = threading.Event()
@@ -191,17 +213,37 @@ class ResponseCache:
         db = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
                              check_same_thread=False)
         try:
-            # WAL first, from a connection with a real busy timeout: readers then
-            # never block the writer, and sqlitedict's own PRAGMA becomes a no-op.
+            # Only reads until the file is known to be ours (or empty).
+            if self._retry_busy(lambda: _identify(db, self.path)) != "ours":
+                self._retry_busy(lambda: self._initialise(db))
+            # WAL after the marker is committed (so it lives in the main file),
+            # from a connection with a real busy timeout: readers then never
+            # block the writer, and sqlitedict's own PRAGMA becomes a no-op.
             self._retry_busy(lambda: db.execute("PRAGMA journal_mode=WAL").fetchone())
             db.execute("PRAGMA synchronous=NORMAL")
-            self._retry_busy(lambda: db.execute(
-                f"CREATE TABLE IF NOT EXISTS {CLAIMS_TABLE} (key TEXT PRIMARY KEY,"
-                " owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, beat REAL NOT NULL)"))
-        except sqlite3.Error:
+        except BaseException:
             db.close()
             raise
         return db
+
+    @staticmethod
+    def _initialise(db: sqlite3.Connection) -> None:
+        """Create the tables and the marker, in one transaction that first checks
+        again, under the write lock, that the file is still empty or an old cache."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if _identify(db, None) != "ours":
+                db.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
+                db.execute(f'CREATE TABLE IF NOT EXISTS "{RESPONSES_TABLE}" (key TEXT PRIMARY KEY, value BLOB)')
+                db.execute(f"CREATE TABLE IF NOT EXISTS {CLAIMS_TABLE} (key TEXT PRIMARY KEY,"
+                           " owner TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, beat REAL NOT NULL)")
+                db.executemany(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)",
+                               [("format", FORMAT), ("version", str(FORMAT_VERSION))])
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     def _open_values(self) -> SqliteDict:
         values = SqliteDict(str(self.path), tablename=RESPONSES_TABLE, autocommit=True,
@@ -234,9 +276,15 @@ class ResponseCache:
                 return result
             except BaseException:
                 if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                    try:
+                        self._db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass    # SQLite rolls back by itself when it cannot
                 raise
         return self._retry_busy(once)
+
+    def _write_error(self, exc: sqlite3.Error) -> ContourError:
+        return ContourError(f"--cache {self.path}: cannot write ({exc})")
 
     # -- values -------------------------------------------------------------
 
@@ -258,7 +306,10 @@ class ResponseCache:
             self._values[key] = value
             self._values.commit()   # blocking: surfaces this write's own error, here
         with self._values_lock:
-            self._retry_busy(write)
+            try:
+                self._retry_busy(write)
+            except sqlite3.Error as exc:
+                raise self._write_error(exc) from None
 
     def __len__(self) -> int:
         with self._values_lock:
@@ -303,7 +354,10 @@ class ResponseCache:
                            (key, self._owner, self._host, self._pid, now))
                 return True
 
-            won = self._transaction(claim)
+            try:
+                won = self._transaction(claim)
+            except sqlite3.Error as exc:
+                raise self._write_error(exc) from None
             if won:
                 self._held.add(key)
             return won
@@ -311,10 +365,18 @@ class ResponseCache:
     def release(self, claim: Claim) -> None:
         """Give up a claim (idempotent); waiters then take the stored value or claim it."""
         with self._claims_lock:
-            self._transaction(lambda db: db.execute(
-                f"DELETE FROM {CLAIMS_TABLE} WHERE key=? AND owner=?", (claim.key, claim.owner)))
-            if claim.owner == self._owner:
-                self._held.discard(claim.key)
+            try:
+                self._transaction(lambda db: db.execute(
+                    f"DELETE FROM {CLAIMS_TABLE} WHERE key=? AND owner=?", (claim.key, claim.owner)))
+            except sqlite3.Error as exc:
+                raise self._write_error(exc) from None
+            finally:
+                # Forgotten even when the delete failed (a full disk): this
+                # process's other threads then take the key over at once (a
+                # row of our own owner id counts as free), instead of waiting
+                # for max_wait.
+                if claim.owner == self._owner:
+                    self._held.discard(claim.key)
 
     def _beat(self) -> None:
         while not self._stop.wait(self._claim_ttl / 4):
@@ -336,17 +398,54 @@ class ResponseCache:
         self._closed = True
         self._stop.set()
         self._heartbeat.join()
+        problem: sqlite3.Error | None = None
         with self._claims_lock:
-            if self._held:
-                self._transaction(lambda db: db.execute(
-                    f"DELETE FROM {CLAIMS_TABLE} WHERE owner=?", (self._owner,)))
-                self._held.clear()
+            try:
+                if self._held:
+                    self._transaction(lambda db: db.execute(
+                        f"DELETE FROM {CLAIMS_TABLE} WHERE owner=?", (self._owner,)))
+            except sqlite3.Error as exc:
+                problem = exc   # left rows are stale as soon as this process is gone
+            self._held.clear()
             self._db.close()
         with self._values_lock:
-            self._values.close()
+            try:
+                self._values.close()
+            except sqlite3.Error as exc:
+                problem = problem or exc
+        if problem is not None:
+            raise self._write_error(problem)
 
     def __enter__(self) -> ResponseCache:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _identify(db: sqlite3.Connection, path: Path | None) -> str:
+    """"ours", "empty" or "old" (a cache from before the marker); anything
+    else raises a ContourError naming the file. Only reads."""
+    tables = {name: [c[1] for c in db.execute(f'PRAGMA table_info("{name}")')]
+              for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' "
+                                        "AND name NOT LIKE 'sqlite_%'").fetchall()}
+    objects = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+    if not objects:
+        return "empty"
+    where = f"--cache {path}" if path is not None else "--cache"
+    if META_TABLE in tables:
+        marker = dict(db.execute(f"SELECT key, value FROM {META_TABLE}").fetchall()) \
+            if tables[META_TABLE] == _COLUMNS[META_TABLE] else {}
+        if marker.get("format") == FORMAT:
+            version = marker.get("version", "")
+            if not version.isdigit() or int(version) > FORMAT_VERSION:
+                raise ContourError(f"{where}: a Contour cache of format version {version}, newer "
+                                   f"than this Contour reads ({FORMAT_VERSION}); upgrade Contour "
+                                   "or choose another --cache")
+            if set(tables) <= set(_COLUMNS) and all(tables[t] == _COLUMNS[t] for t in tables):
+                return "ours"
+    elif tables == {t: _COLUMNS[t] for t in (RESPONSES_TABLE, CLAIMS_TABLE)}:
+        return "old"
+    listing = ", ".join(sorted(tables)) or "no tables"
+    raise ContourError(f"{where}: an SQLite database that is not a Contour cache (tables: "
+                       f"{listing}); it was left untouched: choose another --cache file")

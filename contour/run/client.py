@@ -18,8 +18,8 @@ error `{"type", "message", "status"}` whose type is one of this closed set:
   `choices` or a choice's `message` has the wrong shape. Truncated bodies and
   proxy error pages are usually transient, so this is retried (bounded).
 - ``empty_choices``: a 2xx JSON object with no or an empty `choices` list.
-  A well-formed but useless answer: the server would most likely give it
-  again, so it is not retried.
+  Real servers give it transiently (an overloaded or restarting backend
+  behind a proxy), so it is retried (bounded) like a malformed reply.
 - ``no_content``: a choice whose `message.content` is missing or null
   although generation was not cut off and no reasoning came with it. Not
   retried, for the same reason. (Null content with finish_reason "length" is
@@ -34,7 +34,8 @@ Only the request timeout bounds one attempt (requests' read timeout: the
 longest silence, which for a non-streaming completion is the whole wait).
 
 The API key is sent in the Authorization header only; every message this
-module produces is scrubbed of it.
+module produces is scrubbed of it, and of any credential in the URL
+(`http://user:KEY@host`), which is shown as `http://***@host`.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from requests.adapters import HTTPAdapter
 
 from contour.errors import ContourError
 from contour.run.reasoning import server_reasoning
+from contour.masking import mask_url, redact, url_userinfo
 
 TIMEOUT = "timeout"
 CONNECTION = "connection"
@@ -69,7 +71,7 @@ ERROR_TYPES = frozenset({TIMEOUT, CONNECTION, RATE_LIMITED, SERVER_ERROR, CLIENT
 # Failures that say nothing about the request itself: retried here, and
 # worth sending again when an interrupted run resumes.
 TRANSIENT_ERRORS = frozenset({TIMEOUT, CONNECTION, RATE_LIMITED, SERVER_ERROR,
-                              MALFORMED_RESPONSE})
+                              MALFORMED_RESPONSE, EMPTY_CHOICES})
 
 _MAX_MESSAGE_CHARS = 500
 # The model list is tiny: a generous but short bound keeps a dead server from
@@ -86,7 +88,7 @@ def normalize_apibase(url: str) -> str:
     text = (url or "").strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ContourError(f"--apibase {url!r}: expected an http:// or https:// URL, "
+        raise ContourError(f"--apibase {mask_url(url)!r}: expected an http:// or https:// URL, "
                            "e.g. http://127.0.0.1:8000/v1")
     base = text.rstrip("/")
     for suffix in ("/chat/completions", "/completions", "/models"):
@@ -264,6 +266,7 @@ class ChatClient:
         if pool_size < 1:
             raise ValueError(f"pool_size must be >= 1, got {pool_size}")
         self.apibase = normalize_apibase(apibase)
+        self._userinfo = url_userinfo(self.apibase)
         self.timeout = float(timeout)
         self.retry = retry
         self._api_key = api_key or None
@@ -276,7 +279,7 @@ class ChatClient:
         self._rng = rng or random.Random()
 
     def __repr__(self) -> str:
-        return f"ChatClient({self.apibase!r}, timeout={self.timeout})"
+        return f"ChatClient({mask_url(self.apibase)!r}, timeout={self.timeout})"
 
     def close(self) -> None:
         if self._owns_session:
@@ -289,8 +292,12 @@ class ChatClient:
         self.close()
 
     def _redact(self, text: str) -> str:
-        if self._api_key:
-            text = text.replace(self._api_key, "***")
+        # The whole userinfo first (http://***@host), then a password or token
+        # on its own, wherever a server or library echoed it; a user name alone
+        # is not secret and often a common word.
+        userinfo = self._userinfo or ""
+        password = userinfo.partition(":")[2] if ":" in userinfo else userinfo
+        text = redact(text, self._api_key, userinfo, password)
         if len(text) > _MAX_MESSAGE_CHARS:
             text = text[:_MAX_MESSAGE_CHARS] + "..."
         return text
@@ -304,7 +311,7 @@ class ChatClient:
         try:
             resp = self._session.get(url, headers=self._headers, timeout=timeout)
         except requests.Timeout:
-            raise ContourError(f"--apibase {url}: no answer within {timeout:g} s") from None
+            raise ContourError(self._redact(f"--apibase {url}: no answer within {timeout:g} s")) from None
         except requests.RequestException as exc:
             raise ContourError(self._redact(
                 f"--apibase {url}: cannot reach the server ({_transport_reason(exc)})")) from None
@@ -313,16 +320,16 @@ class ChatClient:
                 f"--apibase {url}: the server refused the API key (HTTP {resp.status_code}: "
                 f"{server_error_message(resp.text)})"))
         if resp.status_code != 200:
-            raise ContourError(f"--apibase {url}: not an OpenAI-compatible API "
-                               f"(HTTP {resp.status_code})")
+            raise ContourError(self._redact(f"--apibase {url}: not an OpenAI-compatible API "
+                                            f"(HTTP {resp.status_code})"))
         try:
             data = resp.json()
         except ValueError:
             data = None
         models = data.get("data") if isinstance(data, dict) else None
         if not isinstance(models, list):
-            raise ContourError(f"--apibase {url}: not an OpenAI-compatible API "
-                               "(the answer has no model list)")
+            raise ContourError(self._redact(f"--apibase {url}: not an OpenAI-compatible API "
+                                            "(the answer has no model list)"))
         return [m for m in models if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
     def list_models(self) -> list[str]:
@@ -334,8 +341,8 @@ class ChatClient:
         served = self.list_models()
         if name not in served:
             listing = ", ".join(served) if served else "none"
-            raise ContourError(f"--model {name!r} is not served by {self.apibase}; "
-                               f"served models: {listing}")
+            raise ContourError(self._redact(f"--model {name!r} is not served by {self.apibase}; "
+                                            f"served models: {listing}"))
 
     def max_model_len(self, name: str) -> int | None:
         """The context length the server reports for `name` (vLLM does), else None."""

@@ -10,6 +10,18 @@ Wilson half-width is within `target_halfwidth`, or its truncation rate exceeds
 K completions per test (`--completions`): each sample's missing completions
 are fetched together (`contour.run.fetch`) and each becomes its own record.
 
+A round is final when each of its records (samples x completions) is final:
+anything but a failure worth retrying (`contour.run.resume.RETRY_ON_RESUME`).
+The next round is decided only from final rounds, so a run with failures
+decides exactly as a fault-free run once a rerun has retried them; a point
+whose round is not final waits (status "incomplete", exit code 3).
+
+Faults: a sample whose test cannot be generated or rendered becomes an error
+record of type generation_error / template_error (`--fail-fast`: the run
+stops instead). Any other failure in a worker (a full disk under the output
+or the cache, a bug) stops the run at once: the folder is closed as "stopped"
+and stays resumable, and the error reaches the CLI as one line.
+
 Resume: see `contour.run.resume`.
 """
 
@@ -19,6 +31,7 @@ import math
 import random
 import threading
 import time
+from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -30,14 +43,16 @@ from contour.run.cache import ResponseCache
 from contour.run.client import TRANSIENT_ERRORS, ChatClient, RetryPolicy, normalize_apibase
 from contour.errors import ContourError
 from contour.evaluate.stats import wilson_interval
+from contour.exits import Interrupted
+from contour.masking import mask_url
 from contour.results.manifest import build_manifest, run_fingerprint
 from contour.spec.manifold import Point
-from contour.results.writer import RecordWriter, read_manifest, records_path, write_json_atomic
+from contour.results.writer import RecordWriter, records_path, write_json_atomic
 from contour.run.fetch import CompletionFetcher
-from contour.run.plan import OnlineSettings, Step, build_record, record_key
+from contour.run.plan import OnlineSettings, SampleError, Step, build_record, failed_record, record_key
 from contour.run.progress import Progress
 from contour.results.schema import MANIFEST_FILE, STATS_FILE, ResultRecord
-from contour.run.resume import Outcome, choose_folder, load_finished, lock_folder
+from contour.run.resume import Claimed, Outcome, claim_folder, find_run, load_finished
 from contour.run.scoring import score_record
 from contour.run.livestats import RunStats
 from contour.run.sampling import plan_draws, sample_identity
@@ -57,6 +72,7 @@ class OnlineOptions:
     shuffle: bool = False
     quiet: bool = False
     completions: int = 1
+    fail_fast: bool = False     # stop at the first sample that cannot be generated or rendered
 
 
 def online_mode(options: OnlineOptions) -> dict[str, Any]:
@@ -95,10 +111,11 @@ def open_cache(options: OnlineOptions) -> ResponseCache:
 
 
 class Engine:
-    """Built whole: the folder exists, the server was checked, the cache is open."""
+    """Built whole: the folder exists and is locked, the server was checked, the cache is open."""
 
     def __init__(self, settings: OnlineSettings, points: list[Point], options: OnlineOptions,
-                 folder: Path, client: ChatClient, cache: ResponseCache):
+                 folder: Path, client: ChatClient, cache: ResponseCache,
+                 manifest: dict[str, Any] | None = None):
         self.settings = settings
         self.points = points
         self.options = options
@@ -106,14 +123,18 @@ class Engine:
         self.client = client
         self.cache = cache
         self.fetcher = CompletionFetcher(client, cache)
+        self.manifest = manifest if manifest is not None else {}
         self.stats = RunStats(folder / STATS_FILE)
         self.stop = threading.Event()
+        self.failure: BaseException | None = None   # what stopped the run from a worker
         self._by_point: dict[str, list[Outcome]] = {}
+        self._planned: list[Step] = []
         self._lock = threading.Lock()
         self._order_rng = random.Random(f"shuffle-{settings.seed}")
-        # The earlier attempt's records are taken over (and the file possibly
-        # rewritten) before the writer opens it for appending.
-        self.finished, self.dropped = load_finished(folder, self._keep)
+        # The earlier attempt's records are taken over before the writer
+        # opens the file for appending.
+        earlier = load_finished(folder, self._keep)
+        self.finished, self.dropped, self.started = earlier.kept, earlier.retried, earlier.started
         self.writer = RecordWriter(records_path(folder))
         self.progress = Progress(0, enabled=not options.quiet)
 
@@ -138,6 +159,8 @@ class Engine:
                 if not running:
                     break
                 done, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+                if self.failure is not None:
+                    raise self.failure
                 for future in done:
                     step = running.pop(future)
                     future.result()
@@ -158,6 +181,7 @@ class Engine:
                 if record_key(step.point, sample, c) not in self.finished]
 
     def _announce(self, step: Step) -> None:
+        self._planned.append(step)
         self.progress.add_work(sum(len(self._missing(step, s)) for s in step.samples))
 
     def _run_step(self, step: Step) -> None:
@@ -171,9 +195,27 @@ class Engine:
     def _run_sample(self, step: Step, sample: int) -> None:
         if self.stop.is_set():
             return
-        # A template never scored itself: each completion's record is a fresh copy.
-        template = build_record(self.settings, step.point, sample, step.round)
+        try:
+            self._sample(step, sample)
+        except BaseException as exc:    # noqa: BLE001 - handed to the main thread, which stops the run
+            with self._lock:
+                if self.failure is None:
+                    self.failure = exc
+            self.stop.set()
+
+    def _sample(self, step: Step, sample: int) -> None:
         point = step.point
+        try:
+            # A template never scored itself: each completion's record is a fresh copy.
+            template = build_record(self.settings, point, sample, step.round)
+        except SampleError as exc:
+            if self.options.fail_fast:
+                raise ContourError(f"{exc}; stopped by --fail-fast (run the same command again "
+                                   "to resume)") from None
+            failed = failed_record(self.settings, exc, step.round)
+            for c in self._missing(step, sample):
+                self._finish(replace(failed, completion=c, key=record_key(point, sample, c)))
+            return
         identity = sample_identity(self.settings.seed, point.task, point.version, point.params, sample)
         draws = plan_draws(self.settings.sampler, self.settings.model, template.messages, identity,
                            self._missing(step, sample))
@@ -205,6 +247,10 @@ class Engine:
         precision = self.settings.precision
         if step.round + 1 >= precision.max_rounds or self.stop.is_set():
             return None
+        if step.round + 1 <= self.started.get(step.point.point_id, 0):
+            return Step(step.point, step.round + 1, step.count)   # an earlier attempt started it
+        if not self._rounds_final(step):
+            return None     # decided by a rerun, once the failed samples have final records
         with self._lock:
             done = [o for o in self._by_point.get(step.point.point_id, [])
                     if o.step <= step.round and o.error_type is None]
@@ -217,19 +263,53 @@ class Engine:
             return None
         return Step(step.point, step.round + 1, step.count)
 
-    def transient_failures(self) -> int:
+    def _rounds_final(self, step: Step) -> bool:
         with self._lock:
-            return sum(o.retry_later for o in self.finished.values())
+            final = sum(1 for o in self._by_point.get(step.point.point_id, [])
+                        if o.step <= step.round and not o.retry_later)
+        return final >= (step.round + 1) * step.count * self.options.completions
 
-    def close(self, status: str) -> None:
-        self.progress.close()
-        self.writer.close()
-        self.cache.close()
-        self.stats.write(final=True)
-        manifest = read_manifest(self.folder) or {}
-        manifest["status"] = status
-        manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        write_json_atomic(self.folder / MANIFEST_FILE, manifest)
+    def unfinished(self) -> Counter[str]:
+        """Planned samples without a final record, by error type ("not sent"
+        for those never tried). Empty exactly when the run is complete."""
+        missing: Counter[str] = Counter()
+        with self._lock:
+            for step in self._planned:
+                for s in step.samples:
+                    for c in range(self.options.completions):
+                        outcome = self.finished.get(record_key(step.point, s, c))
+                        if outcome is None:
+                            missing["not sent"] += 1
+                        elif outcome.retry_later:
+                            missing[str(outcome.error_type)] += 1
+        return missing
+
+    def write_manifest(self, status: str) -> None:
+        self.manifest["status"] = status
+        if status != "running":
+            self.manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        write_json_atomic(self.folder / MANIFEST_FILE, self.manifest)
+
+    def close(self, status: str) -> BaseException | None:
+        """Close everything, then write `status` into the manifest. Returns the
+        first problem instead of raising it (a run that is already failing
+        must still close): after one, a finished run's status becomes
+        "stopped", or stays "running" when even the manifest cannot be
+        written (a full disk); both are resumable."""
+        problem: BaseException | None = None
+        for part in (self.progress.close, self.writer.close, self.cache.close,
+                     lambda: self.stats.write(final=True)):
+            try:
+                part()
+            except Exception as exc:    # noqa: BLE001 - close the rest, report the first
+                problem = problem or exc
+        if problem is not None and status in ("complete", "incomplete"):
+            status = "stopped"
+        try:
+            self.write_manifest(status)
+        except Exception as exc:        # noqa: BLE001
+            problem = problem or exc
+        return problem
 
 
 def sampling_entry(settings: OnlineSettings, options: OnlineOptions) -> dict[str, Any]:
@@ -242,42 +322,93 @@ def sampling_entry(settings: OnlineSettings, options: OnlineOptions) -> dict[str
 
 def run_online(settings: OnlineSettings, points: list[Point], options: OnlineOptions,
                results_dir: Path, output: Path | None = None) -> Path:
+    """Run (or resume) the experiment; returns its folder, whose manifest
+    status says how it ended ("complete" or "incomplete"; a run that stops
+    raises: ContourError for a write error or --fail-fast, Interrupted for
+    Ctrl-C/SIGTERM). A command whose run is already complete reports the
+    folder and sends nothing."""
     mode = online_mode(options)
     fingerprint = run_fingerprint(settings, mode)
-    folder = choose_folder(settings, fingerprint, results_dir, output)
+    found = find_run(settings, fingerprint, results_dir, output)
+    if found is not None and found[1].get("status") == "complete":
+        return _already_complete(found[0], options)
     # Before creating anything: a bad server, model or cache writes nothing.
     client, settings = connect(settings, options)
     cache = open_cache(options)
+    apibase = mask_url(normalize_apibase(options.apibase))
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        claimed = claim_folder(settings, fingerprint, results_dir, output, lambda: {
+            **build_manifest(settings, points, fingerprint, mode), "apibase": apibase,
+            "sampling": sampling_entry(settings, options)})
     except BaseException:
         cache.close()
         raise
-    lock = lock_folder(folder)
+    if claimed.complete:
+        cache.close()
+        return _already_complete(claimed.folder, options)
     try:
-        engine = Engine(settings, points, options, folder, client, cache)
-        if not options.quiet:
-            resumed = (f" (resuming: {len(engine.finished)} records kept, "
-                       f"{engine.dropped} failed ones to retry)" if engine.finished or engine.dropped else "")
-            click.echo(f"run folder: {folder}{resumed}", err=True)
-        manifest = read_manifest(folder) or build_manifest(settings, points, fingerprint, mode)
-        manifest.update(status="running", apibase=normalize_apibase(options.apibase),
-                        sampling=sampling_entry(settings, options))
-        write_json_atomic(folder / MANIFEST_FILE, manifest)
-        try:
-            engine.run()
-        except BaseException:
-            engine.close("interrupted")
-            raise
-        retry_later = engine.transient_failures()
-        # A run with transient failures stays resumable: the same command retries them.
-        engine.close("incomplete" if retry_later else "complete")
+        return _run_claimed(settings, points, options, client, cache, claimed, apibase)
     finally:
-        lock.close()
+        claimed.release()
+
+
+def _run_claimed(settings: OnlineSettings, points: list[Point], options: OnlineOptions,
+                 client: ChatClient, cache: ResponseCache, claimed: Claimed, apibase: str) -> Path:
+    folder = claimed.folder
+    try:
+        engine = Engine(settings, points, options, folder, client, cache, claimed.manifest)
+        engine.manifest.update(apibase=apibase, sampling=sampling_entry(settings, options))
+        engine.write_manifest("running")
+    except BaseException:
+        cache.close()
+        if claimed.created:
+            claimed.discard()
+        raise
+    if not options.quiet:
+        resumed = (f" (resuming: {len(engine.finished)} records kept, "
+                   f"{engine.dropped} failed ones to retry)" if engine.finished or engine.dropped else "")
+        click.echo(f"run folder: {folder}{resumed}", err=True)
+    try:
+        engine.run()
+    except (KeyboardInterrupt, Interrupted) as exc:
+        engine.stop.set()
+        engine.close("interrupted")
+        if isinstance(exc, Interrupted):
+            raise Interrupted(f"{exc.line}; run the same command again to resume {folder}") from None
+        raise
+    except BaseException as exc:
+        engine.stop.set()
+        engine.close("stopped")
+        if isinstance(exc, ContourError):
+            raise ContourError(f"{exc}; the run stopped: run the same command again to resume "
+                               f"{folder}") from None
+        raise
+    unfinished = engine.unfinished()
+    problem = engine.close("incomplete" if unfinished else "complete")
+    if problem is not None:
+        raise ContourError(f"{problem}; run the same command again to finish {folder}") \
+            if isinstance(problem, ContourError) else problem
     if not options.quiet:
         click.echo(engine.stats.summary_table())
         click.echo(f"results: {folder}")
-        if retry_later:
-            click.echo(f"note: {retry_later} requests failed for a transient reason (server down, "
-                       "timeouts, 5xx); run the same command again to retry just those", err=True)
+        rejected = engine.stats.total.errors.get("client_error", 0)
+        if rejected:
+            click.echo(f"note: {rejected} requests were rejected by the server (client_error, e.g. "
+                       "a prompt longer than the context); they are final and not retried", err=True)
+    if unfinished:
+        click.echo(f"note: {sum(unfinished.values())} samples have no final record "
+                   f"({_describe(unfinished)}); run the same command again to retry just those",
+                   err=True)
+    return folder
+
+
+def _describe(counts: Counter[str]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in counts.most_common())
+
+
+def _already_complete(folder: Path, options: OnlineOptions) -> Path:
+    click.echo(f"note: {folder} already holds this run, complete; nothing sent (use another "
+               "--output to run it again)", err=True)
+    if not options.quiet:
+        click.echo(f"results: {folder}")
     return folder

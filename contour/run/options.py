@@ -43,6 +43,7 @@ class RunOptions:
     results_dir: Path = Path("results")
     quiet: bool = False
     completions: int = 1
+    fail_fast: bool = False
 
 
 def prepare(opts: RunOptions) -> tuple[RunSettings, list[Point]]:
@@ -83,7 +84,9 @@ def check_completions(completions: int, sampler: Sampler) -> None:
 
 
 def run(opts: RunOptions) -> Path:
-    """Run (or generate offline) what `opts` describes; returns the run folder."""
+    """Run (or generate offline) what `opts` describes; returns the run folder.
+    Its manifest's status says whether the run is complete or has samples to
+    retry (`contour.exits.status_exit_code`)."""
     if opts.offline_rounds is not None:
         from contour.run.offline import write_offline
 
@@ -108,5 +111,5 @@ def run(opts: RunOptions) -> Path:
         apibase=apibase, apikey=opts.apikey or os.environ.get("OPENAI_API_KEY"),
         parallel=opts.parallel, threads=opts.threads, timeout=opts.timeout,
         retries=opts.retries, cache=Path(opts.cache), shuffle=opts.shuffle, quiet=opts.quiet,
-        completions=opts.completions)
+        completions=opts.completions, fail_fast=opts.fail_fast)
     return run_online(online_settings, points, online, opts.results_dir, opts.output)

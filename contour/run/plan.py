@@ -10,6 +10,7 @@ from contour.spec.generation import generate_test
 from contour.spec.manifold import Point
 from contour.results.schema import ResultRecord
 from contour.spec.samplers import Sampler
+from contour.spec.task import Test
 from contour.tasks import get_task
 from contour.spec.templates import Template
 
@@ -88,12 +89,37 @@ def record_key(point: Point, sample: int, completion: int = 0) -> str:
     return key if completion == 0 else f"{key}.{completion}"
 
 
+# Error types of samples that never reached the server (see SampleError).
+GENERATION_ERROR = "generation_error"
+TEMPLATE_ERROR = "template_error"
+
+
+class SampleError(Exception):
+    """A sample whose test could not be generated (the task raised) or
+    rendered (the template failed for this test). The run records it as an
+    error record of that type and goes on (or stops, with --fail-fast)."""
+
+    def __init__(self, kind: str, point: Point, sample: int, cause: BaseException,
+                 test: Test | None = None):
+        self.kind, self.point, self.sample, self.test = kind, point, sample, test
+        self.cause = f"{type(cause).__name__}: {cause}"
+        what = "generating the test" if kind == GENERATION_ERROR else "rendering the template"
+        super().__init__(f"{point.point_id} sample {sample}: {what} failed ({self.cause})")
+
+
 def build_record(settings: RunSettings, point: Point, sample: int, round_: int) -> ResultRecord:
     """The record of one sample (its first completion) with every field that
-    exists without inference."""
+    exists without inference. Raises SampleError when the task or the template
+    fails for this sample."""
     task = get_task(point.task)
-    test = generate_test(task, settings.seed, point.params, sample)
-    messages = settings.template.render(task, point.params, test)
+    try:
+        test = generate_test(task, settings.seed, point.params, sample)
+    except Exception as exc:    # noqa: BLE001 - any bug in a task is this sample's failure
+        raise SampleError(GENERATION_ERROR, point, sample, exc) from exc
+    try:
+        messages = settings.template.render(task, point.params, test)
+    except Exception as exc:    # noqa: BLE001
+        raise SampleError(TEMPLATE_ERROR, point, sample, exc, test) from exc
     return ResultRecord(
         task=point.point_id, version=point.version, base_task=point.task,
         key=sample_key(point, sample), sample=sample, step=round_, seed=settings.seed,
@@ -102,4 +128,22 @@ def build_record(settings: RunSettings, point: Point, sample: int, round_: int) 
         guess_chance=test.guess_chance, genresult=test.genresult, messages=messages,
         model=settings.model_name(), template=settings.template.name,
         sampler=settings.sampler_name(),
+    )
+
+
+def failed_record(settings: RunSettings, error: SampleError, round_: int) -> ResultRecord:
+    """The error record of a sample that could not be generated or rendered."""
+    point, test = error.point, error.test
+    return ResultRecord(
+        task=point.point_id, version=point.version, base_task=point.task,
+        key=sample_key(point, error.sample), sample=error.sample, step=round_, seed=settings.seed,
+        params={**point.params, "count": settings.precision.count},
+        input=test.input if test else "", target=test.target if test else "",
+        response_enum=test.response_enum if test else None,
+        guess_chance=test.guess_chance if test else 0.0,
+        genresult=test.genresult if test else {}, messages=[],
+        model=settings.model_name(), template=settings.template.name,
+        sampler=settings.sampler_name(),
+        is_valid=False, is_correct=False, is_truncated=False,
+        error={"type": error.kind, "message": str(error), "status": None},
     )

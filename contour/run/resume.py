@@ -1,42 +1,45 @@
-"""Finding and taking over an earlier attempt of a run.
+"""Choosing a run's folder, and taking over an earlier attempt of the run.
 
 A run folder is identified by the run's fingerprint (same command = same
-fingerprint). Records already in the folder are kept and not requested
-again; records that failed for a transient reason (timeout, connection,
-5xx, rate limit, malformed reply) are dropped from the file and retried.
-One runner at a time holds a folder's lock.
+fingerprint). Choosing the folder happens under a lock on the results
+directory (its `.lock` file), and a new folder gets its manifest before that
+lock is let go, so two identical commands started at the same instant end in
+one folder: the second finds the first's folder and is refused by its lock.
+One runner at a time holds a folder's lock, for the life of the run.
+
+On resume, records already in the folder are kept and not requested again.
+Records that failed for a reason worth retrying (a transient server failure,
+or a task or template that raised) are retried: their lines are marked in
+records.superseded.jsonl and the new records appended, so records.jsonl is
+never rewritten and a resume needs no free disk for a copy of it. Every
+round a point had started is planned again in full.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
-import os
+import re
+import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable
 
 import click
 
-from contour.run.client import TRANSIENT_ERRORS
 from contour.errors import ContourError
-from contour.results.writer import folder_name, read_manifest, records_path, repair_tail, unique_path
-from contour.run.plan import RunSettings
+from contour.results.schema import MANIFEST_FILE
+from contour.results.writer import (append_superseded, load_manifest, read_superseded, records_path,
+                                    repair_tail, run_name, unique_path, write_error, write_json_atomic,
+                                    folder_name)
+from contour.run.client import TRANSIENT_ERRORS
+from contour.run.plan import GENERATION_ERROR, TEMPLATE_ERROR, RunSettings
 
 LOCK_FILE = ".lock"
-
-
-def find_resumable(results_dir: Path, fingerprint: str) -> Path | None:
-    """The newest unfinished folder of the same run, if any."""
-    if not results_dir.is_dir():
-        return None
-    found = []
-    for folder in results_dir.iterdir():
-        manifest = read_manifest(folder) if folder.is_dir() else None
-        if manifest and manifest.get("fingerprint") == fingerprint and manifest.get("status") != "complete":
-            found.append(folder)
-    return max(found, key=lambda f: f.name) if found else None
+# Error types whose samples have no final record: the same command sends them again.
+RETRY_ON_RESUME = TRANSIENT_ERRORS | {GENERATION_ERROR, TEMPLATE_ERROR}
+COMPLETE = "complete"
 
 
 @dataclass(frozen=True)
@@ -57,66 +60,218 @@ class Outcome:
 
     @property
     def retry_later(self) -> bool:
-        return self.error_type in TRANSIENT_ERRORS
+        return self.error_type in RETRY_ON_RESUME
 
 
-def load_finished(folder: Path, on_kept: Callable[[dict[str, Any]], None]) -> tuple[dict[str, Outcome], int]:
-    """Outcomes of the records kept from an earlier attempt, by key, and the
-    number dropped. Records that failed for a transient reason (and, defensively,
-    repeats of a key) are dropped from the file so they are retried; the file
-    is rewritten atomically and only when something was dropped. `on_kept` sees
-    each kept record once, streamed, so the file is never held in memory."""
+@dataclass
+class Earlier:
+    """What an earlier attempt left: final outcomes by key, how many records
+    are retried, and the highest round each point had started."""
+
+    kept: dict[str, Outcome] = field(default_factory=dict)
+    retried: int = 0
+    started: dict[str, int] = field(default_factory=dict)
+
+
+def load_finished(folder: Path, on_kept: Callable[[dict[str, Any]], None]) -> Earlier:
+    """Stream the earlier records once: keep the final ones (`on_kept` sees
+    each once), mark the ones to retry (and, defensively, repeats of a key)
+    as superseded. Memory holds one Outcome per record, never the records."""
     path = records_path(folder)
+    earlier = Earlier()
     if not path.exists():
-        return {}, 0
+        return earlier
     damaged = repair_tail(path)
     if damaged:
         click.echo(f"note: removed truncated line {damaged} of {path} (a crash mid-write)", err=True)
-    kept: dict[str, Outcome] = {}
-    dropped = 0
-    tmp = path.with_name(path.name + ".rewrite")
-    try:
-        with open(path, encoding="utf-8") as source, open(tmp, "w", encoding="utf-8") as copy:
-            for lineno, line in enumerate(source, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    raise ContourError(f"{path}: line {lineno} is not valid JSON; move the file away "
-                                       "or fix that line to resume this run") from None
-                outcome = Outcome.of(record)
-                if outcome.retry_later or record["key"] in kept:
-                    dropped += 1
-                    continue
-                kept[record["key"]] = outcome
-                on_kept(record)
-                copy.write(line)
-        if dropped:
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return kept, dropped
+    superseded = read_superseded(folder)
+    marks: list[tuple[int, str]] = []
+    with open(path, "rb") as source:
+        for lineno, line in enumerate(source, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise ContourError(f"{path}: line {lineno} is not valid JSON; move the file away "
+                                   "or fix that line to resume this run") from None
+            try:
+                key, task, step = record["key"], record["task"], int(record["step"])
+            except (KeyError, TypeError, ValueError):
+                raise ContourError(f"{path}: line {lineno} is not a Contour record; move the file "
+                                   "away or fix that line to resume this run") from None
+            earlier.started[task] = max(earlier.started.get(task, 0), step)
+            if superseded.get(lineno) == key:
+                continue
+            outcome = Outcome.of(record)
+            if outcome.retry_later or key in earlier.kept:
+                marks.append((lineno, key))
+                earlier.retried += 1
+                continue
+            earlier.kept[key] = outcome
+            on_kept(record)
+    append_superseded(folder, marks)
+    return earlier
 
 
-def choose_folder(settings: RunSettings, fingerprint: str, results_dir: Path, output: Path | None) -> Path:
-    """--output if given (it must be empty or hold this same run), else the
-    newest unfinished folder of this run, else a new timestamped folder."""
+# -- choosing the folder ------------------------------------------------------
+
+@dataclass
+class Claimed:
+    """A run folder this runner holds (its lock is open until `release`)."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    created: bool
+    lock: IO[str] | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.manifest.get("status") == COMPLETE
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.close()
+            self.lock = None
+
+    def discard(self) -> None:
+        """Remove a folder this runner created, when setting up the run failed."""
+        self.release()
+        if self.created:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def find_run(settings: RunSettings, fingerprint: str, results_dir: Path,
+             output: Path | None) -> tuple[Path, dict[str, Any]] | None:
+    """The folder of an earlier attempt of this run (and its manifest), if
+    any: --output, else the newest folder of this fingerprint in results_dir.
+    Reads only. A damaged manifest that may be this run's is an error."""
     if output is not None:
-        existing = read_manifest(output)
-        if output.exists() and any(output.iterdir()) and (
-                existing is None or existing.get("fingerprint") != fingerprint):
-            raise ContourError(f"output folder {output} holds a different run; choose another --output")
-        return output
-    return find_resumable(results_dir, fingerprint) or unique_path(results_dir / folder_name(
-        time.strftime("%Y%m%d-%H%M%S"), settings.config.name, settings.model_name(),
-        settings.template.name, settings.sampler_name()))
+        _check_output(output)
+        manifest = load_manifest(output) if output.is_dir() else None
+        if manifest is None:
+            if output.is_dir() and any(p.name != LOCK_FILE for p in output.iterdir()):
+                raise ContourError(f"--output {output} is not empty and holds no Contour run "
+                                   "(no manifest.json); choose another --output")
+            return None
+        if manifest.get("fingerprint") != fingerprint:
+            raise ContourError(f"--output {output} holds a different run; choose another --output")
+        return output, manifest
+    _check_results_dir(results_dir)
+    if not results_dir.is_dir():
+        return None
+    pattern = re.compile(r"\d{8}-\d{6}_" + re.escape(run_name(
+        settings.config.name, settings.model_name(), settings.template.name,
+        settings.sampler_name())) + r"(-\d+)?")
+    found = []
+    for folder in results_dir.iterdir():
+        if not folder.is_dir():
+            continue
+        try:
+            manifest = load_manifest(folder)
+        except ContourError:
+            if pattern.fullmatch(folder.name):
+                raise    # it may be an unfinished attempt of this very run
+            continue
+        if manifest is None and pattern.fullmatch(folder.name) and records_path(folder).exists():
+            raise ContourError(f"{folder} holds records but no {MANIFEST_FILE}; it may be an "
+                               "unfinished attempt of this run: restore the manifest or move "
+                               "the folder away")
+        if manifest is not None and manifest.get("fingerprint") == fingerprint:
+            found.append((folder.name, folder, manifest))
+    if not found:
+        return None
+    _, folder, manifest = max(found, key=lambda f: f[0])
+    return folder, manifest
 
 
-def lock_folder(folder: Path):
+def claim_folder(settings: RunSettings, fingerprint: str, results_dir: Path, output: Path | None,
+                 new_manifest: Callable[[], dict[str, Any]]) -> Claimed:
+    """The folder this run writes to, locked: the earlier attempt's, or a new
+    one with its manifest already written. A complete run's folder is returned
+    unlocked (`complete`), for the caller to report."""
+    if output is not None:
+        return _claim_output(settings, fingerprint, output, new_manifest)
+    _check_results_dir(results_dir)
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        dir_lock = open(results_dir / LOCK_FILE, "a+")
+    except OSError as exc:
+        raise ContourError(f"--results-dir {results_dir}: cannot write there "
+                           f"({exc.strerror or exc})") from None
+    with dir_lock:
+        fcntl.flock(dir_lock, fcntl.LOCK_EX)    # held only while choosing: milliseconds
+        found = find_run(settings, fingerprint, results_dir, None)
+        if found is not None:
+            folder, manifest = found
+            if manifest.get("status") == COMPLETE:
+                return Claimed(folder, manifest, created=False)
+            return Claimed(folder, manifest, created=False, lock=lock_folder(folder))
+        folder = unique_path(results_dir / folder_name(
+            time.strftime("%Y%m%d-%H%M%S"), settings.config.name, settings.model_name(),
+            settings.template.name, settings.sampler_name()))
+        return _create(folder, new_manifest, "--results-dir", results_dir)
+
+
+def _claim_output(settings: RunSettings, fingerprint: str, output: Path,
+                  new_manifest: Callable[[], dict[str, Any]]) -> Claimed:
+    found = find_run(settings, fingerprint, output.parent, output)
+    if found is not None and found[1].get("status") == COMPLETE:
+        return Claimed(output, found[1], created=False)
+    if not output.exists():
+        try:
+            return _create(output, new_manifest, "--output", output)
+        except FileExistsError:
+            pass    # another runner made it an instant ago: take the path below
+    lock = lock_folder(output)
+    try:
+        found = find_run(settings, fingerprint, output.parent, output)   # again, under the lock
+        if found is not None:
+            return Claimed(output, found[1], created=False, lock=lock)
+        manifest = new_manifest()
+        write_json_atomic(output / MANIFEST_FILE, manifest)
+        return Claimed(output, manifest, created=False, lock=lock)
+    except BaseException:
+        lock.close()
+        raise
+
+
+def _create(folder: Path, new_manifest: Callable[[], dict[str, Any]], flag: str, where: Path) -> Claimed:
+    try:
+        folder.mkdir(parents=True)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise ContourError(f"{flag} {where}: cannot create {folder} ({exc.strerror or exc})") from None
+    # Locked before anything else is written; if another runner locked it
+    # first (an --output race), the folder is theirs and stays.
+    claimed = Claimed(folder, {}, created=True, lock=lock_folder(folder))
+    try:
+        claimed.manifest = new_manifest()
+        write_json_atomic(folder / MANIFEST_FILE, claimed.manifest)
+    except BaseException:
+        claimed.discard()
+        raise
+    return claimed
+
+
+def _check_output(output: Path) -> None:
+    if output.exists() and not output.is_dir():
+        raise ContourError(f"--output {output} is a file, not a folder; choose another --output")
+
+
+def _check_results_dir(results_dir: Path) -> None:
+    if results_dir.exists() and not results_dir.is_dir():
+        raise ContourError(f"--results-dir {results_dir} is a file, not a folder")
+
+
+def lock_folder(folder: Path) -> IO[str]:
     """Hold an exclusive lock on the run folder for the life of the run, so a
     second runner on the same folder stops at once instead of duplicating work."""
-    handle = open(folder / LOCK_FILE, "a+")
+    try:
+        handle = open(folder / LOCK_FILE, "a+")
+    except OSError as exc:
+        raise write_error(folder / LOCK_FILE, exc) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from contour.errors import ContourError
-from contour.spec.files import find_file
+from contour.spec.files import find_file, read_text
 from contour.tasks import get_task
 
 
@@ -97,7 +97,7 @@ def load_config(name: str | Path) -> ExperimentConfig:
     """A config file by path, or a shipped config by name (`quick`, `full`)."""
     path = find_file(str(name), "configs", ".yaml", "config")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(read_text(path, "config file"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

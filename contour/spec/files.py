@@ -24,3 +24,16 @@ def find_file(name: str, folder: str, suffix: str, what: str) -> Path:
 
 def shipped_names(folder: str, suffix: str) -> list[str]:
     return sorted(p.name[: -len(suffix)] for p in data_dir(folder).glob(f"*{suffix}"))
+
+
+def read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of a user's file; a ContourError naming it otherwise."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ContourError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContourError(f"{what} {path}: not a UTF-8 text file (byte 0x{data[exc.start]:02x} "
+                           f"at offset {exc.start})") from None

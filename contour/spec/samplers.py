@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from contour.errors import ContourError
-from contour.spec.files import find_file
+from contour.spec.files import find_file, read_text
 
 PER_REQUEST = "per-request"
 
@@ -105,7 +105,7 @@ class Sampler:
 def load_sampler(name: str) -> Sampler:
     path = find_file(name, "sampler", ".json", "sampler")
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(read_text(path, "sampler"))
     except json.JSONDecodeError as exc:
         raise ContourError(f"sampler {path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
     if not isinstance(raw, dict):

@@ -19,7 +19,7 @@ import jinja2
 
 from contour.errors import ContourError
 from contour.spec.generation import example_tests
-from contour.spec.files import find_file
+from contour.spec.files import find_file, read_text
 from contour.spec.task import Task, Test
 
 ROLES = {"system", "user", "assistant"}
@@ -70,7 +70,7 @@ def load_template(name: str) -> Template:
     """Load and validate: a syntax error or a probe render that is not a
     message list is an error here, before anything is written."""
     path = find_file(name, "templates", ".jinja", "template")
-    source = path.read_text()
+    source = read_text(path, "template")
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     try:
         compiled = env.from_string(source)
