@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 
 from contour.errors import ContourError
 from contour.results.schema import MANIFEST_FILE, RECORDS_FILE, STATS_FILE
+from contour.results.writer import read_superseded
 
 # Fields without which a line cannot be placed in any table.
 REQUIRED_FIELDS = ("task", "base_task", "key")
@@ -86,11 +87,13 @@ def stream_records(path: str | os.PathLike[str],
 
     Lines are read one at a time in binary and decoded individually, so a
     damaged byte sequence costs one line, not the file. Blank lines are
-    skipped silently; any other unreadable line goes to `on_damaged`.
+    skipped silently; any other unreadable line goes to `on_damaged`. Lines
+    a resume replaced by a later line (records.superseded.jsonl) are skipped.
     """
     file = Path(path)
     if file.is_dir():
         file = file / RECORDS_FILE
+    superseded = read_superseded(file.parent)
     decode = json.JSONDecoder().decode
     with open(file, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
@@ -101,7 +104,8 @@ def stream_records(path: str | os.PathLike[str],
                     on_damaged(DamagedLine(str(file), number, _reason(problem, raw)))
                 continue
             if type(record) is dict and "task" in record and "base_task" in record and "key" in record:
-                yield record
+                if superseded.get(number) != record["key"]:
+                    yield record
             elif on_damaged is not None:
                 on_damaged(DamagedLine(str(file), number, _shape_problem(record)))
 

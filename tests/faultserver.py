@@ -11,6 +11,9 @@ it also serves as the far end of a throughput benchmark.
         assert server.hits == 3
 
 Every request is recorded (path, headers, JSON body) for assertions.
+
+`fault_for(request)` picks a fault per request (None: the script, then the
+default), e.g. to fail a fixed, content-chosen subset of prompts.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class Fault:
 
     status: int = 200
     body: dict[str, Any] | list[Any] | bytes | None = None   # None: a completion for the request
+    content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0              # seconds to wait before answering
     reset: bool = False             # drop the connection with a TCP RST, answer nothing
@@ -68,6 +72,12 @@ def slow(seconds: float) -> Fault:
 
 def malformed() -> Fault:
     return Fault(body=b'{"id": "chatcmpl-1", "choices": [{"message": ')
+
+
+def html(status: int = 200) -> Fault:
+    """A proxy's or load balancer's HTML page where JSON was expected."""
+    return Fault(status=status, content_type="text/html",
+                 body=b"<html><body><h1>Service Temporarily Unavailable</h1></body></html>")
 
 
 def empty_choices() -> Fault:
@@ -139,13 +149,15 @@ class FaultServer:
                  models: Iterable[str] = (DEFAULT_MODEL,),
                  responder: Callable[[dict[str, Any]], str | list[str]] | None = None,
                  max_model_len: int = 2048, honour_n: bool = True,
-                 reasoning_field: str = "reasoning_content") -> None:
+                 reasoning_field: str = "reasoning_content",
+                 fault_for: Callable[[dict[str, Any]], Fault | None] | None = None) -> None:
         self.models = list(models)
         self.max_model_len = max_model_len
         self.default = default
         self.responder = responder or (lambda request: DEFAULT_CONTENT)
         self.honour_n = honour_n
         self.reasoning_field = reasoning_field
+        self.fault_for = fault_for
         self._script: deque[Fault] = deque(script)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -163,9 +175,12 @@ class FaultServer:
         with self._lock:
             self._script.extend(faults)
 
-    def _next_fault(self) -> Fault:
+    def _next_fault(self, request: Any = None) -> Fault:
+        chosen = self.fault_for(request) if self.fault_for and isinstance(request, dict) else None
         with self._lock:
             self.hits += 1
+            if chosen is not None:
+                return chosen
             return self._script.popleft() if self._script else self.default
 
     def _record(self, item: Recorded) -> None:
@@ -245,9 +260,10 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return raw
 
-    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None,
+              content_type: str = "application/json") -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -282,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._send(404, json.dumps({"detail": "Not Found"}).encode())
             return
-        fault = server._next_fault()
+        fault = server._next_fault(body)
         if fault.delay and server._stopping.wait(fault.delay):
             self.close_connection = True
             return
@@ -304,6 +320,6 @@ class _Handler(BaseHTTPRequestHandler):
             payload = json.dumps(chat_completion(request, content, fault.finish_reason, fault.reasoning,
                                                  server.reasoning_field, server.honour_n)).encode()
         try:
-            self._send(fault.status, payload, fault.headers)
+            self._send(fault.status, payload, fault.headers, fault.content_type)
         except OSError:
             self.close_connection = True    # the client gave up (its timeout) first

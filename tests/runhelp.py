@@ -57,3 +57,39 @@ def quick_size() -> int:
 
     config = load_config(REPO / "configs" / "quick.yaml")
     return len(resolve_grid(config)) * config.precision(None).count
+
+
+def error_line(proc, code: int = 2) -> str:
+    """The one stderr line of a failed command (no traceback), checked for its exit code."""
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and "Traceback" not in proc.stderr
+    return lines[0]
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under `root` (relative path -> bytes), to show nothing changed."""
+    if not root.exists():
+        return {}
+    if root.is_file():
+        return {root.name: root.read_bytes()}
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def run_folders(results: Path) -> list[Path]:
+    return sorted(p for p in results.iterdir() if p.is_dir()) if results.is_dir() else []
+
+
+def small_config(folder: Path, precision: str = "{count: 8}", lengths=(2, 3), name: str = "small") -> Path:
+    config = folder / f"{name}.yaml"
+    config.write_text(f"precision: {{p: {precision}}}\ntasks:\n  - name: arithmetic\n"
+                      f"    manifold: {{length: {list(lengths)}}}\n")
+    return config
+
+
+def comparable(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records without what legitimately differs between two runs of the same
+    command (latency, cache hits, attempts), sorted by key."""
+    drop = {"latency_s", "cache_hit", "extra"}
+    return sorted(({k: v for k, v in r.items() if k not in drop} for r in recs), key=lambda r: r["key"])
