@@ -46,8 +46,10 @@ ERROR_PREFIX = "error: "
 STATUS_EXIT = {"complete": OK, "incomplete": UNFINISHED}
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM. `line` is what the user is told (a run adds how to resume)."""
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM under `invoke`. `line` is what the user is told (a run
+    adds how to resume). Not a KeyboardInterrupt, which click would turn into
+    an Abort (and an empty line on stderr) on its way out."""
 
     def __init__(self, line: str = "interrupted") -> None:
         super().__init__(line)
@@ -83,8 +85,10 @@ def invoke(command: click.Command, args: list[str] | None = None,
         result: Any = command.main(args=args, standalone_mode=False,
                                    prog_name=prog_name or command.name)
         return _finish(result if isinstance(result, int) else OK)
-    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
-        return _finish(INTERRUPTED, getattr(exc, "line", None) or "interrupted")
+    except Interrupted as exc:
+        return _finish(INTERRUPTED, exc.line)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        return _finish(INTERRUPTED, "interrupted")
     except click.exceptions.Exit as exc:   # --help, --version
         return _finish(exc.exit_code)
     except click.ClickException as exc:
