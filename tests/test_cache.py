@@ -356,3 +356,96 @@ if __name__ == "__main__":
         _send_all(args[0], args[1], int(args[2]), int(args[3]), args[4])
     elif mode == "hold":
         _hold(*args)
+
+
+# -- whose file is it (issue 10, item 7) ----------------------------------------
+
+def _marker(path: Path) -> dict:
+    with sqlite3.connect(path) as db:
+        return dict(db.execute("SELECT key, value FROM contour_meta").fetchall())
+
+
+def _files(folder: Path) -> dict:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("start", ["missing", "zero bytes", "no tables"])
+def test_an_empty_file_becomes_a_marked_cache(tmp_path, start):
+    path = tmp_path / "c.sqlite"
+    if start == "zero bytes":
+        path.write_bytes(b"")
+    elif start == "no tables":
+        sqlite3.connect(path).execute("PRAGMA user_version=0").connection.close()
+    with ResponseCache(path) as cache:
+        cache.put("k", {"v": 1})
+    assert _marker(path) == {"format": "contour-response-cache", "version": "1"}
+    with ResponseCache(path) as cache:      # and it is accepted again
+        assert cache.get("k") == {"v": 1}
+
+
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+@pytest.mark.parametrize("tables", [
+    ["CREATE TABLE responses (id INTEGER PRIMARY KEY, body TEXT)"],
+    ["CREATE TABLE notes (text TEXT)", "CREATE INDEX by_text ON notes(text)"],
+    ["CREATE TABLE responses (key TEXT PRIMARY KEY, value BLOB)"],      # sqlitedict's, but no claims
+])
+def test_another_programs_database_is_refused_and_untouched(tmp_path, journal, tables):
+    path = tmp_path / "theirs.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA journal_mode={journal}")
+    for statement in tables:
+        db.execute(statement)
+    db.commit()
+    db.close()
+    before = _files(tmp_path)
+    with pytest.raises(ContourError, match=r"theirs.sqlite: an SQLite database that is not a Contour "
+                                           r"cache \(tables: .*\); it was left untouched"):
+        ResponseCache(path)
+    assert _files(tmp_path) == before
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == journal
+
+
+def test_a_cache_from_before_the_marker_is_adopted(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE responses (key TEXT PRIMARY KEY, value BLOB)")
+        db.execute("CREATE TABLE contour_claims (key TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+                   "host TEXT NOT NULL, pid INTEGER NOT NULL, beat REAL NOT NULL)")
+        db.execute("""INSERT INTO responses VALUES ('k', '{"v":1}')""")
+    db.close()
+    with ResponseCache(path) as cache:
+        assert cache.get("k") == {"v": 1}
+    assert _marker(path)["format"] == "contour-response-cache"
+
+
+def test_a_newer_cache_format_is_refused(tmp_path):
+    path = tmp_path / "new.sqlite"
+    ResponseCache(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE contour_meta SET value='2' WHERE key='version'")
+    db.close()
+    with pytest.raises(ContourError, match="format version 2, newer than this Contour reads"):
+        ResponseCache(path)
+
+
+def test_a_failed_release_still_forgets_the_claim(tmp_path, monkeypatch):
+    # A full disk fails the DELETE at COMMIT. The claim must be forgotten all
+    # the same: another thread of this process then takes the key at once
+    # instead of polling it until max_wait.
+    with ResponseCache(tmp_path / "c.sqlite", max_wait=3600) as cache:
+        claim = cache.get_or_claim("k")
+        real = cache._transaction
+
+        def disk_full(fn):
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(cache, "_transaction", disk_full)
+        with pytest.raises(ContourError, match=r"c.sqlite: cannot write \(database or disk is full\)"):
+            cache.release(claim)
+        monkeypatch.setattr(cache, "_transaction", real)
+        got = []
+        waiter = threading.Thread(target=lambda: got.append(cache.get_or_claim("k")), daemon=True)
+        waiter.start()
+        waiter.join(timeout=30)         # a deadline, not a measurement: max_wait is an hour
+        assert got and isinstance(got[0], Claim)
