@@ -134,7 +134,7 @@ def _catch_signals() -> dict[int, Any]:
         received.append(signum)
         raise Interrupted(f"interrupted by {signal.Signals(signum).name}")
 
-    previous = {}
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, handler)
     return previous
