@@ -11,7 +11,7 @@ from contour.run.client import (CLIENT_ERROR, CONNECTION, EMPTY_CHOICES, ERROR_T
                             normalize_apibase, parse_retry_after, server_error_message)
 from contour.errors import ContourError
 from tests.faultserver import (DEFAULT_CONTENT, Fault, FaultServer, bad_request, empty_choices,
-                               malformed, ok, rate_limited, reset, server_error, slow, vllm_error)
+                               html, malformed, ok, rate_limited, reset, server_error, slow, vllm_error)
 
 SECRET = "sk-test-0123456789abcdef"
 
@@ -120,7 +120,8 @@ def test_check_chat_response(data, expected):
 
 def test_error_type_sets():
     assert TRANSIENT_ERRORS < ERROR_TYPES
-    assert not {CLIENT_ERROR, EMPTY_CHOICES, NO_CONTENT} & TRANSIENT_ERRORS
+    assert not {CLIENT_ERROR, NO_CONTENT} & TRANSIENT_ERRORS
+    assert EMPTY_CHOICES in TRANSIENT_ERRORS       # real servers give it transiently
 
 
 # -- against the fault server -------------------------------------------------
@@ -146,8 +147,8 @@ def test_no_authorization_header_without_key():
 
 
 @pytest.mark.parametrize("fault", [server_error(500), server_error(502), server_error(503),
-                                   Fault(status=408), reset(), malformed()],
-                         ids=["500", "502", "503", "408", "reset", "malformed"])
+                                   Fault(status=408), reset(), malformed(), empty_choices(), html()],
+                         ids=["500", "502", "503", "408", "reset", "malformed", "empty", "html"])
 def test_transient_fault_then_success(fault):
     with FaultServer([fault]) as server:
         client, sleeps = make_client(server)
@@ -161,6 +162,7 @@ def test_transient_fault_then_success(fault):
     (rate_limited(), RATE_LIMITED, 429),
     (reset(), CONNECTION, None),
     (malformed(), MALFORMED_RESPONSE, 200),
+    (empty_choices(), EMPTY_CHOICES, 200),
 ])
 def test_retries_are_bounded(fault, kind, status):
     with FaultServer(default=fault) as server:
@@ -217,7 +219,6 @@ def test_permanent_errors_are_returned_at_once_with_the_server_message(status):
 
 
 @pytest.mark.parametrize("fault, kind", [
-    (empty_choices(), EMPTY_CHOICES),
     (Fault(body={"choices": [{"index": 0, "message": {"role": "assistant", "content": None},
                               "finish_reason": "stop"}]}), NO_CONTENT),
 ])
