@@ -41,6 +41,8 @@ INTERRUPTED = 130
 
 ERROR_PREFIX = "error: "
 
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
 # A run's manifest status -> its exit code (anything else is a stopped run,
 # which ends through an exception instead).
 STATUS_EXIT = {"complete": OK, "incomplete": UNFINISHED}
@@ -91,6 +93,9 @@ def invoke(command: click.Command, args: list[str] | None = None,
         return _finish(INTERRUPTED, "interrupted")
     except click.exceptions.Exit as exc:   # --help, --version
         return _finish(exc.exit_code)
+    except _NO_ARGS_IS_HELP as exc:
+        click.echo(exc.format_message(), err=True)    # a group called bare: its help, as is
+        return USAGE_ERROR
     except click.ClickException as exc:
         return _finish(USAGE_ERROR, exc.format_message())
     except ContourError as exc:

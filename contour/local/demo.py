@@ -49,6 +49,12 @@ def write_report(folder: Path) -> Path:
 @click.option("--threads", type=click.IntRange(1), default=4, show_default=True)
 @click.option("--parallel", type=click.IntRange(1), default=4, show_default=True)
 @click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True)
-def demo_command(config, template, sampler, model, precision, threads, parallel, results_dir) -> None:
-    """Serve a small real model locally with vLLM and run an experiment against it."""
-    run_demo(config, template, sampler, results_dir, model, precision, threads, parallel)
+def demo_command(config, template, sampler, model, precision, threads, parallel, results_dir) -> int:
+    """Serve a small real model locally with vLLM and run an experiment against it.
+
+    Exit codes as for `contour run` (3: the run finished with samples to retry)."""
+    from contour.exits import status_exit_code
+    from contour.results.writer import read_manifest
+
+    folder = run_demo(config, template, sampler, results_dir, model, precision, threads, parallel)
+    return status_exit_code((read_manifest(folder) or {}).get("status"))
