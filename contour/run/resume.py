@@ -21,6 +21,7 @@ import fcntl
 import json
 import re
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,7 @@ RETRY_ON_RESUME = TRANSIENT_ERRORS | {GENERATION_ERROR, TEMPLATE_ERROR}
 COMPLETE = "complete"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What the engine remembers of a finished record (not the record itself,
     so memory stays small on long runs)."""
@@ -55,8 +56,9 @@ class Outcome:
     @classmethod
     def of(cls, record: dict[str, Any]) -> "Outcome":
         error = record.get("error")
-        return cls(record["step"], bool(record.get("is_correct")), bool(record.get("is_truncated")),
-                   error.get("type") if error else None)
+        # Interned: a long run holds one Outcome per record, with few distinct types.
+        kind = sys.intern(str(error.get("type"))) if error else None
+        return cls(record["step"], bool(record.get("is_correct")), bool(record.get("is_truncated")), kind)
 
     @property
     def retry_later(self) -> bool:
