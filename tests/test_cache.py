@@ -449,3 +449,20 @@ def test_a_failed_release_still_forgets_the_claim(tmp_path, monkeypatch):
         waiter.start()
         waiter.join(timeout=30)         # a deadline, not a measurement: max_wait is an hour
         assert got and isinstance(got[0], Claim)
+
+
+def test_a_dead_sqlitedict_thread_is_an_error_not_a_hang(tmp_path):
+    # sqlitedict's worker thread dies when a COMMIT fails (a full disk at the
+    # wrong moment); from then on its calls would wait forever.
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    cache.put("k", {"v": 1})
+    cache._values.conn.close(force=True)
+    cache._values.conn.join(timeout=30)
+    with pytest.raises(ContourError, match="the cache connection failed earlier"):
+        cache.put("k2", {"v": 2})
+    with pytest.raises(ContourError, match="the cache connection failed earlier"):
+        cache.get("k")
+    closer = threading.Thread(target=cache.close, daemon=True)
+    closer.start()
+    closer.join(timeout=30)             # a deadline: a hang would never end
+    assert not closer.is_alive()

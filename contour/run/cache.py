@@ -288,6 +288,13 @@ class ResponseCache:
 
     # -- values -------------------------------------------------------------
 
+    def _check_values(self) -> None:
+        # sqlitedict's worker thread dies if a COMMIT itself fails; every later
+        # call would then wait for it forever.
+        if not self._values.conn.is_alive():
+            raise ContourError(f"--cache {self.path}: the cache connection failed earlier "
+                               "(see the first error); run the same command again")
+
     def get(self, key: str) -> dict[str, Any] | None:
         def read() -> dict[str, Any] | None:
             try:
@@ -295,7 +302,11 @@ class ResponseCache:
             except KeyError:
                 return None
         with self._values_lock:
-            return self._retry_busy(read)
+            self._check_values()
+            try:
+                return self._retry_busy(read)
+            except sqlite3.Error as exc:
+                raise ContourError(f"--cache {self.path}: cannot read ({exc})") from None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         """Store a successful response; durable (committed) when this returns."""
@@ -306,6 +317,7 @@ class ResponseCache:
             self._values[key] = value
             self._values.commit()   # blocking: surfaces this write's own error, here
         with self._values_lock:
+            self._check_values()
             try:
                 self._retry_busy(write)
             except sqlite3.Error as exc:
@@ -410,7 +422,8 @@ class ResponseCache:
             self._db.close()
         with self._values_lock:
             try:
-                self._values.close()
+                # force: no final COMMIT to wait for from a dead worker thread
+                self._values.close(force=not self._values.conn.is_alive())
             except sqlite3.Error as exc:
                 problem = problem or exc
         if problem is not None:
