@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests import faultserver as fs
-from tests.runhelp import assert_stats_match_records, records, run_online
+from tests.runhelp import assert_stats_match_records, final_records, run_online
 
 MODEL = fs.DEFAULT_MODEL
 SERIAL = ("--threads", "1", "--parallel", "1", "--retries", "1", "--timeout", "5")
@@ -36,11 +36,11 @@ def old_request_key(body):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def run(server, tmp_path, *extra, out="run", count=4, text=ONE_INPUT, **params):
+def run(server, tmp_path, *extra, out="run", count=4, text=ONE_INPUT, code=0, **params):
     proc = run_online(server.apibase, MODEL, tmp_path, *SERIAL, *extra, out=out,
                       config=config(tmp_path, text, count), sampler=sampler(tmp_path, **params))
-    assert proc.returncode == 0, proc.stderr
-    return records(tmp_path / out)
+    assert proc.returncode == code, proc.stderr
+    return final_records(tmp_path / out)
 
 
 def test_samples_of_one_prompt_are_separate_draws_and_a_rerun_sends_nothing(tmp_path):
@@ -129,7 +129,7 @@ def test_a_server_that_refuses_n_gets_one_request_per_completion(tmp_path):
 
 def test_a_failed_request_fails_each_completion_and_the_same_command_retries_them(tmp_path):
     with fs.FaultServer([fs.server_error()] * 2) as server:
-        recs = run(server, tmp_path, "--completions", "2", count=2, temperature=1.0)
+        recs = run(server, tmp_path, "--completions", "2", count=2, temperature=1.0, code=3)
         failed = [r for r in recs if r["error"]]
         assert [r["error"]["type"] for r in failed] == ["server_error", "server_error"]
         assert {r["sample"] for r in failed} == {0} and server.hits == 3

@@ -396,7 +396,7 @@ def _run_claimed(settings: OnlineSettings, points: list[Point], options: OnlineO
             click.echo(f"note: {rejected} requests were rejected by the server (client_error, e.g. "
                        "a prompt longer than the context); they are final and not retried", err=True)
     if unfinished:
-        click.echo(f"note: {sum(unfinished.values())} samples have no final record "
+        click.echo(f"note: {sum(unfinished.values())} planned records are not final "
                    f"({_describe(unfinished)}); run the same command again to retry just those",
                    err=True)
     return folder
