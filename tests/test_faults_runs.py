@@ -286,3 +286,26 @@ def test_a_complete_runs_command_reports_the_folder_and_sends_nothing(tmp_path, 
     assert snapshot(folder) == before
     if not extra:
         assert run_folders(tmp_path / "results") == [folder]
+
+
+def test_a_generation_error_fails_every_completion_of_its_sample(tmp_path):
+    from contour.tasks.registry import registered
+
+    config = tmp_path / "flaky.yaml"
+    config.write_text("precision: {p: {count: 20}}\ntasks:\n  - name: test-flaky-generator\n")
+    hot = tmp_path / "hot.json"
+    hot.write_text(json.dumps({"max_tokens": 16, "temperature": 1.0}))
+    with registered(_flaky_task()), fs.FaultServer() as server:
+        code, _, err = _invoke("--config", config, "--template", "zeroshot", "--sampler", hot, "--model",
+                               MODEL, "--apibase", server.apibase, "--cache", tmp_path / "c.sqlite",
+                               "--output", tmp_path / "run", "--completions", "3", "--quiet")
+    assert code == exits.UNFINISHED, err
+    recs = records(tmp_path / "run")
+    failed = [r for r in recs if r["error"]]
+    assert len(recs) == 60 and failed and len(failed) % 3 == 0
+    by_sample = defaultdict(list)
+    for r in failed:
+        by_sample[r["sample"]].append((r["completion"], r["key"]))
+    for sample, got in by_sample.items():
+        assert sorted(got) == [(c, f"000_test-flaky-generator-{sample}" + (f".{c}" if c else ""))
+                               for c in range(3)]
