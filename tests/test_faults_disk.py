@@ -62,6 +62,31 @@ def _clean_run(tmp_path, server):
     return final_records(folder)
 
 
+def _start_and_fill(args, results, store):
+    """Start the runner, fill `store` once 10 records are written, and demand
+    that the runner ends within STOP_WITHIN_S (one request hangs meanwhile)."""
+    proc = subprocess.Popen([sys.executable, str(REPO / "runner.py"), *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def written() -> int:
+        folders = run_folders(results)
+        path = folders[0] / "records.jsonl" if folders else None
+        return len(path.read_bytes().splitlines()) if path and path.exists() else 0
+
+    _fill_when(lambda: written() >= 10, store)
+    try:
+        proc.wait(timeout=STOP_WITHIN_S)      # a deadline: the stuck request is still in flight
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"the runner did not stop within {STOP_WITHIN_S} s of the disk filling up")
+    _, err = proc.communicate()
+    return subprocess.CompletedProcess(args, proc.returncode, "", err)
+
+
+def _lines(data: bytes) -> list[dict]:
+    return [json.loads(line) for line in data.splitlines()]
+
+
 def _assert_only_whole_records(folder):
     for line in (folder / "records.jsonl").read_bytes().splitlines(keepends=True):
         assert line.endswith(b"\n") and json.loads(line)["key"]
@@ -74,23 +99,9 @@ def test_disk_full_under_the_output(tmp_path):
     with tmpfs(store, "16m"), fs.FaultServer(fault_for=StuckOnce()) as server:
         results = store / "results"
         args = _args(tmp_path, server.apibase, results, tmp_path / "c.sqlite")
-        proc = subprocess.Popen([sys.executable, str(REPO / "runner.py"), *args], cwd=REPO,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-        def written() -> int:
-            folders = run_folders(results)
-            path = folders[0] / "records.jsonl" if folders else None
-            return len(path.read_bytes().splitlines()) if path and path.exists() else 0
-
-        _fill_when(lambda: written() >= 10, store)
-        try:
-            proc.wait(timeout=STOP_WITHIN_S)      # the stuck request is still in flight
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail(f"the runner did not stop within {STOP_WITHIN_S} s of the disk filling up")
-        _, err = proc.communicate()
+        proc = _start_and_fill(args, results, store)
         (folder,) = run_folders(results)
-        line = error_line(subprocess.CompletedProcess(args, proc.returncode, "", err))
+        line = error_line(proc)
         assert "No space left on device" in line and str(folder) in line and "resume" in line
         _assert_only_whole_records(folder)
         kept = snapshot(folder)
@@ -106,14 +117,10 @@ def test_disk_full_under_the_output(tmp_path):
         assert proc.returncode == 0, proc.stderr
         assert run_folders(results) == [folder]
         assert json.loads((folder / "manifest.json").read_text())["status"] == "complete"
-        got = final_records(folder)
-        assert records(folder)[:len(kept_lines(kept))] == kept_lines(kept)
-        assert comparable(got) == comparable(_clean_run(tmp_path, server))
+        before = _lines(kept["records.jsonl"])
+        assert records(folder)[:len(before)] == before          # appended to, never rewritten
+        assert comparable(final_records(folder)) == comparable(_clean_run(tmp_path, server))
         assert_stats_match_records(folder)
-
-
-def kept_lines(files):
-    return [json.loads(line) for line in files["records.jsonl"].splitlines()]
 
 
 def test_disk_full_under_the_cache(tmp_path):
@@ -122,23 +129,9 @@ def test_disk_full_under_the_cache(tmp_path):
         results = tmp_path / "results"
         cache = store / "c.sqlite"
         args = _args(tmp_path, server.apibase, results, cache)
-        proc = subprocess.Popen([sys.executable, str(REPO / "runner.py"), *args], cwd=REPO,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-        def written() -> int:
-            folders = run_folders(results)
-            path = folders[0] / "records.jsonl" if folders else None
-            return len(path.read_bytes().splitlines()) if path and path.exists() else 0
-
-        _fill_when(lambda: written() >= 10, store)
-        try:
-            proc.wait(timeout=STOP_WITHIN_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail(f"the runner did not stop within {STOP_WITHIN_S} s of the cache's disk filling up")
-        _, err = proc.communicate()
+        proc = _start_and_fill(args, results, store)
         (folder,) = run_folders(results)
-        line = error_line(subprocess.CompletedProcess(args, proc.returncode, "", err))
+        line = error_line(proc)
         assert f"--cache {cache}: cannot write (database or disk is full)" in line and str(folder) in line
         _assert_only_whole_records(folder)
         assert json.loads((folder / "manifest.json").read_text())["status"] == "stopped"
