@@ -16,7 +16,7 @@ import importlib
 from contour.evaluate.aggregate import Metrics, SummaryRow, Tally, metrics
 from contour.evaluate.compare import Comparison, ComparisonRow, PairSummary
 from contour.evaluate.evaluation import LEVELS, Evaluation, RunInfo, evaluate, summarise
-from contour.evaluate.filters import compile_field, compile_where
+from contour.evaluate.sql import open_records, run_sql
 from contour.evaluate.load import DamagedLine, ResultFolder, open_result_folder, stream_records
 from contour.evaluate.score import RunScore, run_score
 from contour.evaluate.stats import excess, excess_interval, holm, mcnemar_exact, wilson_interval
@@ -45,8 +45,9 @@ def compare_folders(folders, **options) -> Comparison:
 __all__ = [
     "LEVELS", "Comparison", "ComparisonRow", "DamagedLine", "Evaluation", "Metrics", "PairSummary",
     "Plot", "ResultFolder", "RunInfo", "RunScore", "SummaryRow", "Table", "Tally",
-    "all_plots", "axis_plots", "compare_folders", "compile_field", "compile_where", "evaluate",
+    "all_plots", "axis_plots", "compare_folders", "evaluate",
     "excess", "excess_interval", "heatmap_plots", "holm", "leaderboard_plot", "mcnemar_exact",
-    "metrics", "open_result_folder", "render_html", "run_score", "stream_records", "summarise",
+    "metrics", "open_records", "open_result_folder", "render_html", "run_score", "run_sql",
+    "stream_records", "summarise",
     "summary_tables", "to_csv", "to_json", "to_markdown", "wilson_interval", "write_html", "write_html_report",
 ]

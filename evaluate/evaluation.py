@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Sequence
 from contour.errors import ContourError
 from contour.evaluate.aggregate import Aggregator, SummaryRow, Tally, metrics
 from contour.evaluate.compare import Comparison, PairCollector, compare_runs
-from contour.evaluate.filters import compile_field, compile_where, group_value
+from contour.evaluate.filters import RecordSelector, group_value
 from contour.evaluate.load import DamagedLine, open_result_folder, report_to_stderr, stream_records
 from contour.evaluate.passk import CompletionCollector, wants_completions
 from contour.evaluate.reasoning import ReasoningCollector
@@ -148,8 +148,8 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
              on_damaged: Callable[[DamagedLine], None] | None = report_to_stderr) -> Evaluation:
     """Evaluate result folders in one streaming pass.
 
-    `where` is a filter expression (see filters.py), `group_by` a list of
-    record field paths; `compare` pairs the runs (two or more needed);
+    `where` is a filter expression and `group_by` a list of field paths or
+    expressions (see filters.py); `compare` pairs the runs (two or more needed);
     `seed` and `resamples` drive the bootstrap intervals.
     """
     opened = [open_result_folder(f) for f in folders]
@@ -157,8 +157,9 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
         raise ContourError("no result folder given")
     if compare and len(opened) < 2:
         raise ContourError("--compare needs two or more result folders")
-    predicate = compile_where(where) if where is not None else None
-    getters = [compile_field(name) for name in group_by]
+    # --where and --group-by run in DuckDB, row by row beside the stream (filters.py).
+    selector = (RecordSelector([f.path for f in opened], where, group_by)
+                if where is not None or group_by else None)
     aggregator = Aggregator()
     pairs = PairCollector(len(opened)) if compare else None
     completions, reasoning = CompletionCollector(), ReasoningCollector()
@@ -172,21 +173,24 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
             info.damaged.append(problem)
             if on_damaged is not None:
                 on_damaged(problem)
+        choose = selector.chooser(index) if selector is not None else None
         for record in stream_records(folder.path, damaged):
             if info.records == 0:
                 info.model, info.template, info.sampler = (
                     record.get("model"), record.get("template"), record.get("sampler"))
             info.records += 1
-            if predicate is not None and not predicate(record):
+            group = choose(record) if choose is not None else ()
+            if group is None:
                 continue
             info.kept += 1
-            group = tuple(group_value(get(record)) for get in getters)
             aggregator.add(index, record, group)
             reasoning.add(index, record)
             if several:
                 completions.add(index, record)
             if pairs is not None:
                 pairs.add(index, record)
+    if selector is not None:
+        selector.close()
     _assign_labels(runs)
     point_tallies = aggregator.rollup(lambda run, point, group: (run, point))
     scores = []

@@ -1,303 +1,317 @@
-"""A small, safe expression language for `--where`, and field paths for `--group-by`.
+"""`--where` and `--group-by`: expressions over the record fields, run by DuckDB.
 
-Grammar (nothing is ever handed to Python's `eval`):
+An expression is a DuckDB SQL expression over the columns of the `records`
+view (sql.py), with the older spellings still accepted:
 
-    expr     := or
-    or       := and ("or" and)*
-    and      := not ("and" not)*
-    not      := "not" not | compare
-    compare  := operand [("==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not in") operand]
-    operand  := literal | list | field | "(" expr ")"
-    list     := "[" [literal ("," literal)*] "]"
-    literal  := number | 'string' | "string" | true | false | null
-    field    := name ("." name)*         e.g. genresult.has_distractor, params.length,
-                                         usage.completion_tokens, messages.0.role
+    genresult.has_distractors == true and params.length >= 8
+    base_task in ["arithmetic", "boolean"]      double quotes make a string
+    error.type == 'timeout'   extracted_answer == null   messages.0.role == 'user'
 
-Semantics (chosen so that no record can make a filter crash):
-- a field that is missing anywhere along its path is null;
-- `==`/`!=` compare JSON values; booleans never equal numbers (true != 1);
-- `<`, `<=`, `>`, `>=` hold only between two numbers or two strings, else false;
-- `a in [..]` is list membership, `'x' in field` is substring (string) or key
-  (object) membership, anything else is false;
-- an operand standing alone is tested for truth: false, null, 0, "" and []
-  are false;
-- the first name of a field must be a record field (see ResultRecord), so a
-  typo such as `genresul.x` is an error rather than a silent empty result.
+Rewrites before DuckDB sees the text (strings are never touched):
+- `"text"` is a string unless it names a record field or follows a `.`;
+- `== null` / `!= null` become `IS NULL` / `IS NOT NULL`;
+- a number inside a path indexes a list from 0: `messages.0.role` is `messages[1].role`;
+- `\\'` inside a single-quoted string is a quote (`'it\\'s'`).
+
+Every field an expression names is checked, whole path included, against
+the union of the records' shapes: `genresult.has_distractor` where the task
+writes `has_distractors` is one error naming the close matches (difflib),
+never a filter that silently keeps nothing.
+
+Evaluation reads records with `load.stream_records`; DuckDB reads the same
+file in the same order (sql.objects_sql keeps exactly the lines the streaming
+reader yields), so `RecordSelector` pairs the two streams row by row and
+checks that their keys agree.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from dataclasses import dataclass, fields
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import duckdb
 
 from contour.errors import ContourError
-from contour.results.schema import ResultRecord
+from contour.evaluate.sql import (RecordsDB, Source, field_paths, one_line, open_records, quote,
+                                  source_sql)
 
-Record = dict
-Predicate = Callable[[Record], bool]
-Getter = Callable[[Record], Any]
+Chooser = Callable[[dict], "tuple | None"]
 
-RECORD_FIELDS = frozenset(f.name for f in fields(ResultRecord))
-_KEYWORDS = {"and", "or", "not", "in", "true", "false", "null"}
-_CONSTANTS = {"true": True, "false": False, "null": None}
 _TOKEN = re.compile(r"""
-    (?P<space>\s+)
-  | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)
-  | (?P<op>==|!=|<=|>=|<|>)
-  | (?P<punct>[()\[\],])
-""", re.VERBOSE)
+    (?P<single>'(?:[^'\\]|\\.|'')*')
+  | (?P<double>"(?:[^"\\]|\\.)*")
+  | (?P<path>[A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+))*)
+  | (?P<number>[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)
+  | (?P<compare>==|!=|<>|=)
+  | (?P<space>\s+)
+  | (?P<other>.)
+""", re.VERBOSE | re.DOTALL)
 
 
-@dataclass(frozen=True)
-class Token:
-    kind: str      # number, string, name, keyword, op, punct, end
-    text: str
-    pos: int       # 0-based offset into the expression
+def to_sql(expression: str, columns: Sequence[str] = ()) -> str:
+    """Rewrite the older spellings of an expression into DuckDB SQL (see module doc)."""
+    return _rewrite(expression, columns)[0]
 
 
-class _Syntax(Exception):
-    def __init__(self, message: str, pos: int):
-        super().__init__(message)
-        self.pos = pos
+def _rewrite(expression: str, columns: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
+    """The SQL text, and (SQL offset, original offset) where each token starts."""
+    tokens = [(m.lastgroup, m.group(), m.start()) for m in _TOKEN.finditer(expression)]
+    out: list[str] = []
+    offsets: list[tuple[int, int]] = []
+    length = 0
+    known = {c.lower() for c in columns}
+    for i, (kind, text, start) in enumerate(tokens):
+        if kind == "single":
+            text = text.replace("\\'", "''")
+        elif kind == "double":
+            body = re.sub(r'\\(["\\])', r"\1", text[1:-1])
+            after_dot = bool(out) and out[-1].endswith(".")
+            if not after_dot and body.lower() not in known:
+                text = quote(body)
+        elif kind == "path" and re.search(r"\.[0-9]", text):
+            text = re.sub(r"\.([0-9]+)", lambda m: f"[{int(m.group(1)) + 1}]", text)
+        elif kind == "compare" and _next_word(tokens, i) == "null":
+            text = "IS" if text in ("==", "=") else "IS NOT"
+        offsets.append((length, start))
+        out.append(text)
+        length += len(text)
+    return "".join(out), offsets
 
 
-def _tokenize(text: str) -> list[Token]:
-    tokens, pos = [], 0
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None:
-            if text[pos] in "\"'":
-                raise _Syntax("unterminated string", pos)
-            raise _Syntax(f"unexpected character {text[pos]!r}", pos)
-        kind = match.lastgroup
+def _original_position(offsets: list[tuple[int, int]], position: int) -> int:
+    """The 0-based offset in the user's text of a 0-based offset in the rewritten SQL."""
+    earlier = [o for o in offsets if o[0] <= position]
+    if not earlier:
+        return 0
+    sql_start, start = earlier[-1]
+    return start + position - sql_start
+
+
+def _next_word(tokens: list[tuple[str, str, int]], i: int) -> str | None:
+    for kind, text, _ in tokens[i + 1:]:
         if kind != "space":
-            word = match.group()
-            if kind == "name" and word in _KEYWORDS:
-                kind = "keyword"
-            tokens.append(Token(kind, word, pos))
-        pos = match.end()
-    tokens.append(Token("end", "", len(text)))
-    return tokens
+            return text.lower() if kind == "path" else None
+    return None
 
 
-def _unquote(token: Token) -> str:
-    body = token.text[1:-1]
-    return re.sub(r"\\(.)", lambda m: m.group(1), body)
+def compile_expression(con: duckdb.DuckDBPyConnection, given: str, columns: Sequence[str],
+                       structure: dict[str, Any], option: str, as_filter: bool) -> str:
+    """The SQL of one --where (`as_filter`) or --group-by expression, checked.
 
-
-def field_getter(path: str, pos: int = 0) -> Getter:
-    """A function that reads a dotted field path from a record (null if missing)."""
-    parts = path.split(".")
-    if parts[0] not in RECORD_FIELDS:
-        raise _Syntax(f"unknown record field {parts[0]!r} (known: {', '.join(sorted(RECORD_FIELDS))})", pos)
-    head, rest = parts[0], [int(p) if p.isdigit() else p for p in parts[1:]]
-    if not rest:
-        return lambda record: record.get(head)
-
-    def get(record: Record) -> Any:
-        value = record.get(head)
-        for part in rest:
-            if isinstance(value, dict):
-                value = value.get(part if isinstance(part, str) else str(part))
-            elif isinstance(value, list) and isinstance(part, int) and part < len(value):
-                value = value[part]
-            else:
-                return None
-        return value
-    return get
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _equal(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    return a == b
-
-
-def _ordered(op: str) -> Callable[[Any, Any], bool]:
-    compare = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-               ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}[op]
-
-    def check(a: Any, b: Any) -> bool:
-        if (_is_number(a) and _is_number(b)) or (isinstance(a, str) and isinstance(b, str)):
-            return compare(a, b)
-        return False
-    return check
-
-
-def _contains(a: Any, b: Any) -> bool:
-    if isinstance(b, list):
-        return any(_equal(a, item) for item in b)
-    if isinstance(a, str) and isinstance(b, (str, dict)):
-        return a in b
-    return False
-
-
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "==": _equal, "!=": lambda a, b: not _equal(a, b),
-    "<": _ordered("<"), "<=": _ordered("<="), ">": _ordered(">"), ">=": _ordered(">="),
-    "in": _contains, "not in": lambda a, b: not _contains(a, b),
-}
-
-
-class _Parser:
-    def __init__(self, text: str):
-        self.tokens = _tokenize(text)
-        self.i = 0
-
-    @property
-    def peek(self) -> Token:
-        return self.tokens[self.i]
-
-    def take(self) -> Token:
-        token = self.tokens[self.i]
-        self.i += 1
-        return token
-
-    def is_word(self, word: str, offset: int = 0) -> bool:
-        token = self.tokens[min(self.i + offset, len(self.tokens) - 1)]
-        return token.kind == "keyword" and token.text == word
-
-    def expect(self, text: str, what: str) -> None:
-        if self.peek.text != text or self.peek.kind not in ("punct",):
-            raise _Syntax(f"expected {what}, found {_describe(self.peek)}", self.peek.pos)
-        self.take()
-
-    def parse(self) -> Predicate:
-        predicate = self.parse_or()
-        if self.peek.kind != "end":
-            raise _Syntax(f"unexpected {_describe(self.peek)}", self.peek.pos)
-        return predicate
-
-    def parse_or(self) -> Predicate:
-        parts = [self.parse_and()]
-        while self.is_word("or"):
-            self.take()
-            parts.append(self.parse_and())
-        return parts[0] if len(parts) == 1 else (lambda r: any(p(r) for p in parts))
-
-    def parse_and(self) -> Predicate:
-        parts = [self.parse_not()]
-        while self.is_word("and"):
-            self.take()
-            parts.append(self.parse_not())
-        return parts[0] if len(parts) == 1 else (lambda r: all(p(r) for p in parts))
-
-    def parse_not(self) -> Predicate:
-        if self.is_word("not"):
-            self.take()
-            inner = self.parse_not()
-            return lambda r: not inner(r)
-        return self.parse_compare()
-
-    def parse_compare(self) -> Predicate:
-        if self.peek.text == "(" and self.peek.kind == "punct":
-            self.take()
-            inner = self.parse_or()
-            self.expect(")", "')'")
-            if self.peek.kind == "op" or self.is_word("in") or (self.is_word("not") and self.is_word("in", 1)):
-                raise _Syntax("a parenthesised condition cannot be compared", self.peek.pos)
-            return inner
-        left = self.parse_operand()
-        op = None
-        if self.peek.kind == "op" or self.is_word("in"):
-            op = self.take().text
-        elif self.is_word("not") and self.is_word("in", 1):
-            self.i += 2
-            op = "not in"
-        if op is None:
-            return lambda r: _truthy(left(r))
-        right = self.parse_operand()
-        if self.peek.kind == "op" or self.is_word("in"):
-            raise _Syntax(f"comparisons cannot be chained; use 'and' before {_describe(self.peek)}",
-                          self.peek.pos)
-        compare = _COMPARE[op]
-        return lambda r: compare(left(r), right(r))
-
-    def parse_operand(self) -> Getter:
-        token = self.peek
-        if token.kind == "name":
-            self.take()
-            return field_getter(token.text, token.pos)
-        if token.kind == "punct" and token.text == "[":
-            value = self.parse_list()
-            return lambda r: value
-        value = self.parse_literal("a value (field, number, string, true/false/null or list)")
-        return lambda r: value
-
-    def parse_literal(self, what: str) -> Any:
-        token = self.peek
-        if token.kind == "number":
-            self.take()
-            return float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
-        if token.kind == "string":
-            self.take()
-            return _unquote(token)
-        if token.kind == "keyword" and token.text in _CONSTANTS:
-            self.take()
-            return _CONSTANTS[token.text]
-        raise _Syntax(f"expected {what}, found {_describe(token)}", token.pos)
-
-    def parse_list(self) -> list[Any]:
-        self.take()
-        items: list[Any] = []
-        if self.peek.kind == "punct" and self.peek.text == "]":
-            self.take()
-            return items
-        while True:
-            items.append(self.parse_literal("a literal inside the list"))
-            if self.peek.kind == "punct" and self.peek.text == ",":
-                self.take()
-                continue
-            self.expect("]", "',' or ']'")
-            return items
-
-
-def _truthy(value: Any) -> bool:
-    return value not in (None, False, 0, "") and value != []
-
-
-def _describe(token: Token) -> str:
-    return "end of expression" if token.kind == "end" else repr(token.text)
-
-
-def compile_where(expression: str) -> Predicate:
-    """Compile a --where expression into a predicate over record dicts.
-
-    Raises ContourError naming the expression and the 1-based position of
-    the problem.
+    DuckDB's own parser reads it (json_serialize_sql); a syntax error names the
+    1-based position in `given`; every field path it names must exist in
+    `structure`.
     """
-    if not expression.strip():
-        raise ContourError(f"invalid --where expression {expression!r}: it is empty")
-    try:
-        return _Parser(expression).parse()
-    except _Syntax as problem:
-        raise ContourError(f"invalid --where expression {expression!r} at position "
-                           f"{problem.pos + 1}: {problem}") from None
+    if not given.strip():
+        raise ContourError(f"invalid {option} {given!r}: it is empty")
+    _check_parentheses(given, option)
+    sql, offsets = _rewrite(given, columns)
+    prefix = "SELECT * FROM records WHERE (" if as_filter else "SELECT ("
+    statement = prefix + sql + (")" if as_filter else ") FROM records")
+    tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [statement]).fetchone()[0])
+    if tree.get("error"):
+        at = int(tree.get("position") or len(prefix)) - len(prefix)
+        reason = tree.get("error_message") or "syntax error"
+        if at >= len(sql):
+            at, reason = len(sql), "the expression ends too early"
+        position = _original_position(offsets, at) + 1
+        raise ContourError(f"invalid {option} {given!r} at position {position}: {reason}")
+    statements = tree.get("statements", [])
+    node = statements[0]["node"] if len(statements) == 1 else {}
+    if node.get("type") != "SELECT_NODE" or node.get("modifiers") or node.get("group_expressions"):
+        raise ContourError(f"invalid {option} {given!r}: give one expression, not a query")
+    paths: list[list[str]] = []
+    _collect_paths(node["where_clause"] if as_filter else node["select_list"], paths)
+    known = field_paths(structure)
+    for path in paths:
+        problem = _missing(path, structure, known)
+        if problem:
+            raise ContourError(f"invalid {option} {given!r}: {problem}")
+    return sql
 
 
-def compile_field(path: str) -> Getter:
-    """Compile a --group-by field path; ContourError if it is not one."""
-    text = path.strip()
-    match = _TOKEN.fullmatch(text)
-    if not text or match is None or match.lastgroup != "name":
-        raise ContourError(f"invalid field {path!r}: expected a dotted path such as "
-                           f"params.length or genresult.has_distractor")
-    try:
-        return field_getter(text)
-    except _Syntax as problem:
-        raise ContourError(f"invalid field {path!r}: {problem}") from None
+def _check_parentheses(given: str, option: str) -> None:
+    """Balanced parentheses outside strings (the expression is wrapped in a pair of its own)."""
+    opened: list[int] = []
+    for match in _TOKEN.finditer(given):
+        if match.group() == "(":
+            opened.append(match.start())
+        elif match.group() == ")":
+            if not opened:
+                raise ContourError(f"invalid {option} {given!r} at position {match.start() + 1}: "
+                                   f"')' without a matching '('")
+            opened.pop()
+    if opened:
+        raise ContourError(f"invalid {option} {given!r} at position {opened[-1] + 1}: "
+                           f"'(' is never closed")
+
+
+def _collect_paths(node: Any, found: list[list[str]]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _collect_paths(item, found)
+        return
+    if not isinstance(node, dict) or node.get("class") in ("LAMBDA", "SUBQUERY"):
+        return          # lambda parameters and subqueries name other things
+    path = _path_of(node)
+    if path is not None:
+        found.append(path)
+        return
+    for value in node.values():
+        _collect_paths(value, found)
+
+
+def _path_of(node: dict) -> list[str] | None:
+    """The field path of a column reference, struct field or list element; else None."""
+    if node.get("class") == "COLUMN_REF":
+        names = list(node["column_names"])
+        return names[1:] if len(names) > 1 and names[0].lower() == "records" else names
+    kind = node.get("type")
+    if node.get("class") == "OPERATOR" and kind in ("STRUCT_EXTRACT", "ARRAY_EXTRACT"):
+        inner, key = node["children"][0], node["children"][1]
+        base = _path_of(inner)
+        literal = key.get("literal", {}) if key.get("class") == "CONSTANT" else {}
+        if base is None or not literal:
+            return None
+        return base + ([literal["text"]] if kind == "STRUCT_EXTRACT" else [f"[{literal['text']}]"])
+    return None
+
+
+def _missing(path: list[str], structure: dict[str, Any], known: list[str]) -> str | None:
+    """Why `path` names no field of any record, or None if it does (or cannot be checked)."""
+    node: Any = structure
+    walked: list[str] = []
+    for part in path:
+        if part.startswith("["):
+            if isinstance(node, list):
+                node = node[0]
+                walked.append(part)
+                continue
+            return None if node == "JSON" else f"'{_show(walked)}' is not a list"
+        if isinstance(node, list):
+            return None                 # DuckDB explains list-versus-field mistakes itself
+        if not isinstance(node, dict):
+            return None if node == "JSON" else (
+                f"'{_show(walked)}' is a {node}, not an object with field {part!r}")
+        name = part if part in node else next((k for k in node if k.lower() == part.lower()), None)
+        if name is None:
+            return _unknown(_show(walked + [part]), walked, node, known)
+        walked.append(name)
+        node = node[name]
+    return None
+
+
+def _unknown(shown: str, walked: list[str], parent: dict[str, Any], known: list[str]) -> str:
+    """The error for a missing field: its nearest siblings, else the same name elsewhere."""
+    name = shown.rsplit(".", 1)[-1]
+    close = [_show(walked + [k]) for k in difflib.get_close_matches(name, list(parent), n=3, cutoff=0.6)]
+    if not close:
+        elsewhere = {path: path.rsplit(".", 1)[-1] for path in known}
+        close = [path for path in known
+                 if elsewhere[path] in difflib.get_close_matches(name, set(elsewhere.values()), n=3,
+                                                                 cutoff=0.8)][:3]
+    message = f"no record has the field '{shown}'"
+    if close:
+        return message + "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    if walked:
+        fields = sorted(parent)
+        listed = ", ".join(fields[:12]) + (", ..." if len(fields) > 12 else "")
+        return message + f"; {_show(walked)} has: {listed}"
+    return message
+
+
+def _show(parts: list[str]) -> str:
+    return ".".join(parts).replace(".[", "[")
 
 
 def group_value(value: Any) -> Any:
     """A hashable stand-in for a field value (lists and objects as canonical JSON)."""
     if isinstance(value, (list, dict)):
-        return json.dumps(value, sort_keys=True)
+        return json.dumps(value, sort_keys=True, default=str)
     return value
+
+
+class RecordSelector:
+    """Which records pass `where`, and their `group_by` values, computed by DuckDB.
+
+    `chooser(run)` gives a function to call on each record that
+    `stream_records` yields for that run, in order: None for a record the
+    filter drops, else the tuple of its group values.
+    """
+
+    def __init__(self, folders: Sequence[Path], where: str | None, group_by: Sequence[str],
+                 batch: int = 20_000) -> None:
+        self.sources = [Source(str(i), Path(folder) / "records.jsonl", "jsonl")
+                        for i, folder in enumerate(folders)]
+        self.given_where, self.given_groups = where, list(group_by)
+        self.db: RecordsDB = open_records(self.sources)
+        self.batch = batch
+        columns, structure, con = self.db.columns(), self.db.structure, self.db.con
+        try:
+            self.where = (compile_expression(con, where, columns, structure, "--where expression", True)
+                          if where is not None else None)
+            self.groups = [compile_expression(con, g, columns, structure, "--group-by field", False)
+                           for g in group_by]
+            self.json_groups = self._bind_check()
+        except ContourError:
+            self.close()
+            raise
+
+    def _select(self) -> str:
+        keep = f"coalesce(({self.where}), false)" if self.where is not None else "true"
+        groups = "".join(f", ({g})" for g in self.groups)
+        return f"SELECT key, {keep}{groups}"
+
+    def _bind_check(self) -> list[bool]:
+        """Bind once before streaming, so type errors are reported up front."""
+        try:
+            described = self.db.con.execute(f"DESCRIBE {self._select()} FROM records").fetchall()
+        except duckdb.Error as problem:
+            raise ContourError(f"invalid {self._described()}: {one_line(problem)}") from None
+        where = self.given_where
+        if where is not None and described[1][1] not in ("BOOLEAN", '"NULL"', "NULL"):
+            raise ContourError(f"invalid --where expression {where!r}: it gives {described[1][1]} "
+                               f"values, not true/false (compare it with something)")
+        return [row[1] == "JSON" for row in described[2:]]
+
+    def chooser(self, run: int) -> Chooser:
+        rows = self._rows(run)
+        file = self.sources[run].path
+        json_groups = self.json_groups
+
+        def choose(record: dict) -> tuple | None:
+            row = next(rows, None)
+            key = record.get("key")
+            expected = key if key is None or isinstance(key, str) else json.dumps(key)
+            if row is None or row[0] != expected:
+                raise ContourError(f"'{file}': DuckDB and the JSON reader disagree at record "
+                                   f"{key!r}; --where/--group-by cannot be applied to this file")
+            if not row[1]:
+                return None
+            return tuple(group_value(json.loads(v) if is_json and v is not None else v)
+                         for v, is_json in zip(row[2:], json_groups))
+        return choose
+
+    def _rows(self, run: int) -> Iterator[tuple]:
+        query = f"{self._select()} FROM ({source_sql(self.sources[run], self.db.structure)}) AS records"
+        try:
+            cursor = self.db.con.cursor().execute(query)
+            while True:
+                chunk = cursor.fetchmany(self.batch)
+                if not chunk:
+                    return
+                yield from chunk
+        except duckdb.Error as problem:
+            raise ContourError(f"{self._described()} failed on '{self.sources[run].path}': "
+                               f"{one_line(problem)}") from None
+
+    def _described(self) -> str:
+        parts = [f"--where {self.given_where!r}"] if self.given_where is not None else []
+        parts += [f"--group-by {g!r}" for g in self.given_groups]
+        return " with ".join(parts)
+
+    def close(self) -> None:
+        self.db.close()
