@@ -130,8 +130,11 @@ cli.add_command(files_command)
 def _mount_commands() -> None:
     from contour.local.demo import demo_command
     from contour.evaluate.cli import evaluate_command
+    from contour.evaluate.data_cli import export_command, sql_command
 
     cli.add_command(evaluate_command, "evaluate")
+    cli.add_command(sql_command, "sql")
+    cli.add_command(export_command, "export")
     cli.add_command(demo_command, "demo")
 
 

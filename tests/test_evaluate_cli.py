@@ -125,8 +125,8 @@ def test_missing_folder_is_one_line(tmp_path):
 
 
 def test_bad_where_is_one_line(runs):
-    line = one_error_line(invoke(runs[0], "--where", "params.length >> 3"))
-    assert "invalid --where expression 'params.length >> 3' at position 16" in line
+    line = one_error_line(invoke(runs[0], "--where", "params.length >= 3 and"))
+    assert "invalid --where expression 'params.length >= 3 and' at position 23" in line
 
 
 def test_unknown_format_is_one_line(runs):
@@ -137,7 +137,7 @@ def test_other_option_errors_are_one_line(runs, tmp_path):
     assert "unknown --level" in one_error_line(invoke(runs[0], "--level", "points"))
     assert "at least one RESULT_DIR" in one_error_line(invoke())
     assert "two or more" in one_error_line(invoke(runs[0], "--compare"))
-    assert "invalid field" in one_error_line(invoke(runs[0], "--group-by", "params..x"))
+    assert "invalid --group-by field" in one_error_line(invoke(runs[0], "--group-by", "params..x"))
     assert "cannot write --output" in one_error_line(
         invoke(runs[0], "--output", tmp_path / "no" / "such" / "dir.md"))
 
