@@ -22,14 +22,16 @@ FORMATS = ("markdown", "csv", "json")
 @click.command("evaluate", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("result_dirs", nargs=-1, metavar="RESULT_DIR...")
 @click.option("--where", metavar="EXPR",
-              help="Keep only records matching EXPR, e.g. \"genresult.has_distractor == true "
-                   "and params.length >= 8\" (see docs/evaluation.md).")
+              help="Keep only records matching EXPR (a DuckDB SQL expression over the record "
+                   "fields), e.g. \"genresult.has_distractors == true and params.length >= 8\".")
 @click.option("--group-by", "group_by", multiple=True, metavar="FIELD",
-              help="Add a table grouped by these record fields (repeatable), e.g. params.length.")
+              help="Add a table grouped by these record fields or expressions (repeatable), "
+                   "e.g. params.length.")
 @click.option("--format", "format_", default="markdown", show_default=True, metavar="FORMAT",
               help="Table format: markdown, csv or json.")
 @click.option("--output", "-o", metavar="FILE", help="Write the tables to FILE instead of stdout.")
-@click.option("--html", metavar="FILE", help="Also write a self-contained HTML report.")
+@click.option("--html", metavar="FILE",
+              help="Also write the interactive HTML report (one offline file, Plotly inlined).")
 @click.option("--plots", "plots_dir", metavar="DIR", help="Also write the pictures as PNG files.")
 @click.option("--compare", is_flag=True,
               help="Pair the runs by test key: McNemar tests and paired bootstrap (Holm-corrected).")
@@ -72,16 +74,13 @@ def _run(result_dirs, where, group_by, format_, output, html, plots_dir, compare
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
-    if html or plots_dir:
+    if plots_dir:
         from contour.evaluate.plots import all_plots      # matplotlib: only when asked for
-        from contour.evaluate.report import render_html
-        plots = all_plots(evaluation)
-        if plots_dir:
-            _save_plots(plots, plots_dir)
-        if html:
-            report_tables = summary_tables(evaluation, LEVELS)
-            _write(html, render_html(evaluation, report_tables, plots), "--html")
-            click.echo(f"wrote {html}", err=True)
+        _save_plots(all_plots(evaluation), plots_dir)
+    if html:
+        from contour.evaluate.report import render_html   # plotly: only when asked for
+        _write(html, render_html(evaluation, summary_tables(evaluation, LEVELS)), "--html")
+        click.echo(f"wrote {html}", err=True)
 
 
 def _check_options(result_dirs, format_, levels, resamples, alpha) -> None:

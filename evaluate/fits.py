@@ -95,7 +95,7 @@ class MidpointFit:
 def _num(value: float | None, digits: int) -> str:
     if value is None:
         return "–"
-    return f"{value:.{digits}g}" if abs(value) >= 1 else f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return f"{value:.0f}" if abs(value) >= 10 ** digits else f"{value:.{digits}g}"
 
 
 def curve(x: np.ndarray, midpoint: float, slope: float, guess: np.ndarray | float) -> np.ndarray:

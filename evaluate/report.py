@@ -1,14 +1,22 @@
-"""A self-contained HTML report: one file, no scripts, no external resources.
+"""The HTML report: one interactive file that opens offline in any browser.
 
-Tables are rendered from `tables.Table`; pictures are embedded as base64 PNG
-data URIs, so the file opens in any browser without a server or network.
+Plotly's JavaScript (from the `plotly` pip package) is inlined, with the
+numbers to draw (explorer.py) and the page's own script (assets/explorer.js):
+no CDN, no server, no network. The page holds
+- a leaderboard across runs (overall score and per-task accuracy, with intervals);
+- per task: a heatmap over any two axes chosen in the page (accuracy, excess,
+  truncation or tokens; per run), curves along each axis with interval bands,
+  chance, the difficulty fit and optional truncation / token overlays, and the
+  task's fit table;
+- every summary table, wrapped to fit the window (intervals on a second line).
+Hovering any bar, point or cell shows n, correct and the interval.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
@@ -16,7 +24,7 @@ from jinja2 import Environment
 
 from contour import __version__
 from contour.evaluate.evaluation import Evaluation, evaluate
-from contour.evaluate.plots import Plot, all_plots
+from contour.evaluate.explorer import explorer_data, to_script_json
 from contour.evaluate.tables import Table, summary_tables
 
 _TEMPLATE = """<!doctype html>
@@ -26,100 +34,132 @@ _TEMPLATE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }}</title>
 <link rel="icon" href="data:,">
-<style>
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1400px; padding: 0 1rem;
-       color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.85rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; white-space: nowrap; }
-th { background: #f0f0f0; }
-td.text, th.text { text-align: left; }
-img { max-width: 100%; height: auto; display: block; margin: 0.5rem 0 1.5rem; }
-.meta { color: #555; }
-.note { background: #fff6d6; border-left: 4px solid #e0b000; padding: 0.3rem 0.6rem; margin: 0.3rem 0; }
-.scroll { overflow-x: auto; }
-</style>
+<style>{{ css|safe }}</style>
+<script>{{ plotly|safe }}</script>
 </head>
 <body>
 <h1>{{ title }}</h1>
-<p class="meta">contour {{ version }} · {{ runs }} run(s){% if where %} · filter <code>{{ where }}</code>{% endif %}
+<p class="meta">contour {{ version }} · {{ runs|length }} run(s){% if where %} · filter <code>{{ where }}</code>{% endif %}
 {% if group_by %} · grouped by <code>{{ group_by }}</code>{% endif %}</p>
 {% for note in notes %}<p class="note">{{ note }}</p>
 {% endfor %}
-{% for section in sections %}
-<section id="{{ section.id }}">
-<h2>{{ section.title }}</h2>
-{% for image in section.images %}<img src="data:image/png;base64,{{ image.data }}" alt="{{ image.title }}">
-{% endfor %}
-{% for table in section.tables %}{% if table.rows %}
-{% if section.collapsed %}<details><summary>{{ table.title }} ({{ table.rows|length }} rows)</summary>{% elif table.title != section.title %}<h3>{{ table.title }}</h3>{% endif %}
-<div class="scroll"><table>
-<thead><tr>{% for column in table.header %}<th class="{{ column.cls }}">{{ column.text }}</th>{% endfor %}</tr></thead>
-<tbody>
-{% for row in table.cells %}<tr>{% for cell in row %}<td class="{{ cell.cls }}">{{ cell.text }}</td>{% endfor %}</tr>
-{% endfor %}</tbody>
-</table></div>
-{% if section.collapsed %}</details>{% endif %}
-{% endif %}{% endfor %}
+<nav><a href="#leaderboard">Leaderboard</a>{% for task in tasks %}<a href="#{{ task.id }}">{{ task.name }}</a>{% endfor %}<a href="#tables">Tables</a></nav>
+<section id="leaderboard">
+<h2>Leaderboard</h2>
+<div class="charts-2"><div id="leaderboard-chart" class="chart"></div><div id="taskboard-chart" class="chart"></div></div>
+{% for table in lead_tables %}{{ render(table) }}{% endfor %}
+</section>
+{% for task in tasks %}
+<section id="{{ task.id }}" class="task">
+<h2>{{ task.name }}</h2>
+{% if task.axes|length >= 2 %}
+<div class="controls">
+<label>x axis <select data-control="x">{% for axis in task.axes %}<option value="{{ axis }}"{% if loop.index0 == 0 %} selected{% endif %}>{{ axis }}</option>{% endfor %}</select></label>
+<label>y axis <select data-control="y">{% for axis in task.axes %}<option value="{{ axis }}"{% if loop.index0 == 1 %} selected{% endif %}>{{ axis }}</option>{% endfor %}</select></label>
+<label>run <select data-control="run">{% for run in runs %}<option value="{{ loop.index0 }}">{{ run }}</option>{% endfor %}</select></label>
+<label>colour <select data-control="metric"><option value="acc">accuracy</option><option value="excess">excess accuracy</option><option value="trunc">truncation rate</option><option value="tokens">mean tokens</option></select></label>
+<span class="hint">pooled over the other axes</span>
+</div>
+<p class="hint" id="{{ task.id }}-heatmap-note"></p>
+<div id="{{ task.id }}-heatmap" class="chart heatmap"></div>
+{% endif %}
+{% if task.axes %}
+<div class="controls"><span>Along each axis, pooled over the others. Band: 95% interval · grey dotted: chance · long dashes: difficulty fit, shaded: its midpoint's interval. Overlays:</span>
+<label><input type="checkbox" data-control="trunc"> truncation rate (dotted, ×)</label>
+<label><input type="checkbox" data-control="tokens"> mean tokens (dashed, ◇, right axis)</label></div>
+<div class="curves">{% for axis in task.axes %}<div id="{{ task.id }}-curve-{{ loop.index0 }}" class="chart curve"></div>{% endfor %}</div>
+{% if task.fits %}{{ render(task.fits) }}{% endif %}
+{% else %}<p class="hint">One point, no axes: see the tables.</p>
+{% endif %}
 </section>
 {% endfor %}
+<section id="tables">
+<h2>Tables</h2>
+{% for table in other_tables %}{{ render(table) }}{% endfor %}
+</section>
+<script type="application/json" id="contour-data">{{ data|safe }}</script>
+<script>{{ script|safe }}</script>
 </body>
 </html>
 """
 
+_TABLE = """{% if table.rows %}{% if table.folded %}<details><summary>{{ table.title }} ({{ table.rows|length }} rows)</summary>{% else %}<h3>{{ table.title }}</h3>{% endif %}
+<div class="table-wrap"><table>
+<thead><tr>{% for column in table.header %}<th class="{{ column.cls }}">{{ column.text }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for row in table.cells %}<tr>{% for cell in row %}<td class="{{ cell.cls }}">{{ cell.main }}{% if cell.ci %}<span class="ci">{{ cell.ci }}</span>{% endif %}</td>{% endfor %}</tr>
+{% endfor %}</tbody>
+</table></div>{% if table.folded %}</details>{% endif %}
+{% endif %}"""
+
+_LEAD = ("leaderboard",)
+_ORDER = ("runs", "run", "task", "fits", "comparison", "pairing", "group", "point")
+_FOLDED = ("point",)
+
+
+def _asset(name: str) -> str:
+    return resources.files("contour.evaluate").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def plotly_js() -> str:
+    """Plotly's minified JavaScript, from the installed `plotly` package."""
+    from plotly.offline import get_plotlyjs
+    return get_plotlyjs()
+
 
 def render_html(evaluation: Evaluation, tables: Sequence[Table] | None = None,
-                plots: Sequence[Plot] | None = None, title: str = "Contour evaluation") -> str:
-    """The report as one HTML string (tables and embedded pictures)."""
+                title: str = "Contour evaluation") -> str:
+    """The report as one HTML string."""
     tables = list(tables) if tables is not None else summary_tables(evaluation)
-    plots = list(plots) if plots is not None else all_plots(evaluation)
+    env = Environment(autoescape=True)
+    table_template = env.from_string(_TABLE)
+    data = explorer_data(evaluation, tables)
     by_name = {t.name: t for t in tables}
-    pictures = {p.name: p for p in plots}
 
-    def section(id_: str, title_: str, names: Sequence[str], images: Sequence[Plot] = (),
-                collapsed: bool = False) -> dict:
-        return {"id": id_, "title": title_, "collapsed": collapsed,
-                "tables": [_view(by_name[n]) for n in names if n in by_name],
-                "images": [{"title": p.title, "data": base64.b64encode(p.png).decode("ascii")}
-                           for p in images]}
+    def render(view: dict) -> str:
+        from markupsafe import Markup
+        return Markup(table_template.render(table=view))
 
-    sections = [
-        section("leaderboard", "Leaderboard", ["leaderboard"],
-                [pictures["leaderboard"]] if "leaderboard" in pictures else []),
-        section("runs", "Runs", ["runs", "run"]),
-        section("comparison", "Comparison", ["comparison", "pairing"]),
-        section("tasks", "Tasks", ["task"]),
-        section("axes", "Accuracy along each axis", [],
-                [p for p in plots if p.name.startswith("axes_")]),
-        section("heatmaps", "Accuracy over two axes", [],
-                [p for p in plots if p.name.startswith("heatmap_")]),
-        section("sampling", "k completions and reasoning",
-                ["sampling_run", "sampling_task", "reasoning_run", "reasoning_task"],
-                [p for p in plots if p.name.startswith("sampling_")]),
-        section("groups", "Groups", ["group"]),
-        section("points", "Points", ["point", "sampling_point", "reasoning_point"], collapsed=True),
-    ]
-    sections = [s for s in sections if s["tables"] and any(t["rows"] for t in s["tables"]) or s["images"]]
+    tasks = []
+    for task in data["tasks"]:
+        fits = by_name.get("fits")
+        rows = [r for r in fits.rows if r["task"] == task["name"]] if fits else []
+        fits_view = _view(Table("fits", f"Difficulty fits: {task['name']}", rows,
+                                [c for c in fits.columns if c.header != "task"])) if rows else None
+        tasks.append({"name": task["name"], "id": task["id"], "axes": task["axes"], "fits": fits_view})
     notes = [f"{d}" for r in evaluation.runs for d in r.damaged]
     if evaluation.comparison is not None:
         notes += evaluation.comparison.notes
     empty = evaluation.nothing_to_score()
     if empty:
         notes.append(empty)
-    return Environment(autoescape=True).from_string(_TEMPLATE).render(
-        title=title, version=__version__, runs=len(evaluation.runs), where=evaluation.where,
-        group_by=", ".join(evaluation.group_by), notes=notes, sections=sections)
+    return env.from_string(_TEMPLATE).render(
+        title=title, version=__version__, runs=[r.label for r in evaluation.runs],
+        where=evaluation.where, group_by=", ".join(evaluation.group_by), notes=notes, tasks=tasks,
+        lead_tables=[_view(by_name[n]) for n in _LEAD if n in by_name],
+        other_tables=[_view(by_name[n]) for n in _ORDER if n in by_name],
+        render=render, css=_asset("explorer.css"), plotly=plotly_js(), script=_asset("explorer.js"),
+        data=to_script_json(data))
 
 
 def _view(table: Table) -> dict:
-    """Cells with an alignment class: text left, numbers (and intervals) right."""
-    cells = [[{"text": cell, "cls": "" if _NUMERIC.match(cell) else "text"} for cell in row]
-             for row in table.cells()]
+    """Cells split into a value and its interval (shown on a second line), with alignment."""
+    cells = []
+    for row in table.cells():
+        out = []
+        for text in row:
+            match = _INTERVAL.match(text)
+            main, ci = (match.group(1), match.group(2)) if match else (text, "")
+            out.append({"main": main, "ci": ci, "cls": "" if _NUMERIC.match(text) else "text"})
+        cells.append(out)
     header = [{"text": c.header, "cls": cells[0][i]["cls"] if cells else ""}
               for i, c in enumerate(table.columns)]
-    return {"title": table.title, "header": header, "rows": table.rows, "cells": cells}
+    return {"title": table.title, "header": header, "rows": table.rows, "cells": cells,
+            "folded": table.name in _FOLDED}
 
 
 _NUMERIC = re.compile(r"^(–|-?[0-9][0-9.e+-]*( \[.*\])?)$")
+_INTERVAL = re.compile(r"^(-?[0-9][0-9.e+-]*) (\[.*\])$")
 
 
 def write_html(evaluation: Evaluation, path: str | os.PathLike[str], **options) -> Path:

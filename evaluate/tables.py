@@ -96,6 +96,8 @@ def summary_tables(evaluation: Evaluation, levels: Sequence[str] = ("run", "task
             columns.append(Column("task score", _plain("task_score")))
         title = _TITLES[level] + (f" ({', '.join(evaluation.group_by)})" if level == "group" else "")
         tables.append(Table(level, title, rows, columns))
+        if level == "task":
+            tables.append(fits_table(evaluation))
     if evaluation.comparison is not None:
         tables.extend(comparison_tables(evaluation))
     from contour.evaluate.sampling_tables import sampling_tables   # imports this module
@@ -122,6 +124,17 @@ def leaderboard_table(evaluation: Evaluation) -> Table:
                Column("score [95% CI]", _interval("score", 1)), Column("tasks", _plain("tasks")),
                Column("points", _plain("points"))]
     return Table("leaderboard", "Leaderboard (score 0–100, see docs/evaluation.md)", rows, columns)
+
+
+def fits_table(evaluation: Evaluation) -> Table:
+    """Per run, task and axis: where accuracy falls halfway to chance (see fits.py)."""
+    from contour.evaluate.fits import axis_fits     # scipy.optimize: only when tables are made
+    rows = [fit.row() for fit in axis_fits(evaluation)]
+    columns = [Column("run", _plain("run")), Column("task", _plain("task")), Column("axis", _plain("axis")),
+               Column("midpoint [95% CI]", _plain("fit")), Column("slope", _plain("slope")),
+               Column("values", _plain("values")), Column("n", _plain("n"))]
+    return Table("fits", "Difficulty fits (axis value where accuracy is halfway between 1 and "
+                         "chance; logistic, 95% profile interval)", rows, columns)
 
 
 def comparison_tables(evaluation: Evaluation) -> list[Table]:

@@ -16,9 +16,9 @@ def test_python_round_trip(tmp_path):
     result = ev.summarise([folder], group_by=["genresult.nesting"], resamples=50)
     assert {row.group["genresult.nesting"] for row in result.rows("group")} == {0, 1, 2, None}
     tables = ev.summary_tables(result)
-    assert [t.name for t in tables] == ["runs", "leaderboard", "run", "task", "point", "group"]
+    assert [t.name for t in tables] == ["runs", "leaderboard", "run", "task", "fits", "point", "group"]
     assert "### Per group (genresult.nesting)" in ev.to_markdown(tables)
     plots = ev.all_plots(result)
     assert [p.name for p in plots] == ["leaderboard", "axes_arithmetic", "heatmap_arithmetic"]
-    html = ev.render_html(result, tables, plots)
-    assert html.count("<img ") == 3
+    html = ev.render_html(result, tables)
+    assert 'id="task-0-heatmap"' in html and "Difficulty fits" in html

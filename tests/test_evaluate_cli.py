@@ -96,7 +96,8 @@ def test_html_and_plots(runs, tmp_path):
     names = sorted(p.name for p in (tmp_path / "pics").iterdir())
     assert names == ["axes_arithmetic.png", "heatmap_arithmetic.png", "leaderboard.png"]
     assert all((tmp_path / "pics" / n).read_bytes().startswith(b"\x89PNG") for n in names)
-    assert "<img" in (tmp_path / "report.html").read_text()
+    html = (tmp_path / "report.html").read_text()
+    assert 'id="contour-data"' in html and "<img" not in html
 
 
 def test_compare_shows_significance(runs):
