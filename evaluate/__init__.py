@@ -16,18 +16,17 @@ import importlib
 from contour.evaluate.aggregate import Metrics, SummaryRow, Tally, metrics
 from contour.evaluate.compare import Comparison, ComparisonRow, PairSummary
 from contour.evaluate.evaluation import LEVELS, Evaluation, RunInfo, evaluate, summarise
-from contour.evaluate.sql import open_records, run_sql
 from contour.evaluate.load import DamagedLine, ResultFolder, open_result_folder, stream_records
 from contour.evaluate.score import RunScore, run_score
 from contour.evaluate.stats import excess, excess_interval, holm, mcnemar_exact, wilson_interval
 from contour.evaluate.tables import Table, summary_tables, to_csv, to_json, to_markdown
 
 
-# Pictures and the HTML report need matplotlib and jinja2, which take a while
-# to import; they load on first use (PEP 562), so text-only use starts fast.
+# Pictures, the HTML report and SQL need matplotlib, plotly and duckdb, which take
+# a while to import; they load on first use (PEP 562), so text-only use starts fast.
 _LAZY = {"Plot": "plots", "all_plots": "plots", "axis_plots": "plots", "heatmap_plots": "plots",
          "leaderboard_plot": "plots", "render_html": "report", "write_html": "report",
-         "write_html_report": "report"}
+         "write_html_report": "report", "open_records": "sql", "run_sql": "sql"}
 
 
 def __getattr__(name: str):

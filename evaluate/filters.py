@@ -19,9 +19,9 @@ writes `has_distractors` is one error naming the close matches (difflib),
 never a filter that silently keeps nothing.
 
 Evaluation reads records with `load.stream_records`; DuckDB reads the same
-file in the same order (sql.objects_sql keeps exactly the lines the streaming
-reader yields), so `RecordSelector` pairs the two streams row by row and
-checks that their keys agree.
+file in the same order (sql.read_sql drops the lines the streaming reader
+skips), so `RecordSelector` pairs the two streams row by row by their keys.
+DuckDB is imported only when an expression is given.
 """
 
 from __future__ import annotations
@@ -32,11 +32,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-import duckdb
-
 from contour.errors import ContourError
-from contour.evaluate.sql import (RecordsDB, Source, field_paths, one_line, open_records, quote,
-                                  source_sql)
 
 Chooser = Callable[[dict], "tuple | None"]
 
@@ -70,7 +66,7 @@ def _rewrite(expression: str, columns: Sequence[str]) -> tuple[str, list[tuple[i
             body = re.sub(r'\\(["\\])', r"\1", text[1:-1])
             after_dot = bool(out) and out[-1].endswith(".")
             if not after_dot and body.lower() not in known:
-                text = quote(body)
+                text = "'" + body.replace("'", "''") + "'"
         elif kind == "path" and re.search(r"\.[0-9]", text):
             text = re.sub(r"\.([0-9]+)", lambda m: f"[{int(m.group(1)) + 1}]", text)
         elif kind == "compare" and _next_word(tokens, i) == "null":
@@ -97,7 +93,7 @@ def _next_word(tokens: list[tuple[str, str, int]], i: int) -> str | None:
     return None
 
 
-def compile_expression(con: duckdb.DuckDBPyConnection, given: str, columns: Sequence[str],
+def compile_expression(con: "duckdb.DuckDBPyConnection", given: str, columns: Sequence[str],
                        structure: dict[str, Any], option: str, as_filter: bool) -> str:
     """The SQL of one --where (`as_filter`) or --group-by expression, checked.
 
@@ -105,6 +101,7 @@ def compile_expression(con: duckdb.DuckDBPyConnection, given: str, columns: Sequ
     1-based position in `given`; every field path it names must exist in
     `structure`.
     """
+    from contour.evaluate.sql import field_paths
     if not given.strip():
         raise ContourError(f"invalid {option} {given!r}: it is empty")
     _check_parentheses(given, option)
@@ -244,12 +241,13 @@ class RecordSelector:
 
     def __init__(self, folders: Sequence[Path], where: str | None, group_by: Sequence[str],
                  batch: int = 20_000) -> None:
+        from contour.evaluate.sql import Source, open_records
         self.sources = [Source(str(i), Path(folder) / "records.jsonl", "jsonl")
                         for i, folder in enumerate(folders)]
         self.given_where, self.given_groups = where, list(group_by)
-        self.db: RecordsDB = open_records(self.sources)
+        self.db = open_records(self.sources)
         self.batch = batch
-        columns, structure, con = self.db.columns(), self.db.structure, self.db.con
+        columns, structure, con = self.db.columns(), self.db.schema, self.db.con
         try:
             self.where = (compile_expression(con, where, columns, structure, "--where expression", True)
                           if where is not None else None)
@@ -267,6 +265,8 @@ class RecordSelector:
 
     def _bind_check(self) -> list[bool]:
         """Bind once before streaming, so type errors are reported up front."""
+        import duckdb
+        from contour.evaluate.sql import one_line
         try:
             described = self.db.con.execute(f"DESCRIBE {self._select()} FROM records").fetchall()
         except duckdb.Error as problem:
@@ -278,17 +278,37 @@ class RecordSelector:
         return [row[1] == "JSON" for row in described[2:]]
 
     def chooser(self, run: int) -> Chooser:
+        """Pairs each record the stream yields with DuckDB's row for it, by key.
+
+        A record without task, base_task or key (JSON null) has no DuckDB row and
+        is dropped. DuckDB's JSON reader also accepts a few lines Python's rejects
+        (a trailing comma); such an extra row is skipped. Any other disagreement is
+        an error: a filter must never silently apply to the wrong records.
+        """
         rows = self._rows(run)
         file = self.sources[run].path
         json_groups = self.json_groups
+        pending: list[tuple] = []
+
+        def take() -> tuple | None:
+            return pending.pop() if pending else next(rows, None)
 
         def choose(record: dict) -> tuple | None:
-            row = next(rows, None)
-            key = record.get("key")
-            expected = key if key is None or isinstance(key, str) else json.dumps(key)
-            if row is None or row[0] != expected:
-                raise ContourError(f"'{file}': DuckDB and the JSON reader disagree at record "
-                                   f"{key!r}; --where/--group-by cannot be applied to this file")
+            if any(record.get(name) is None for name in ("task", "base_task", "key")):
+                return None
+            key = record["key"]
+            expected = key if isinstance(key, str) else json.dumps(key)
+            row = take()
+            if row is not None and row[0] != expected:
+                following = take()
+                if following is not None and following[0] == expected:
+                    row = following                  # DuckDB read a line Python rejected
+                else:
+                    raise ContourError(f"'{file}': DuckDB and the JSON reader disagree at record "
+                                       f"{key!r}; --where/--group-by cannot be applied to this file")
+            if row is None:
+                raise ContourError(f"'{file}': DuckDB read fewer records than the JSON reader "
+                                   f"(at {key!r}); --where/--group-by cannot be applied to this file")
             if not row[1]:
                 return None
             return tuple(group_value(json.loads(v) if is_json and v is not None else v)
@@ -296,6 +316,8 @@ class RecordSelector:
         return choose
 
     def _rows(self, run: int) -> Iterator[tuple]:
+        import duckdb
+        from contour.evaluate.sql import one_line, source_sql
         query = f"{self._select()} FROM ({source_sql(self.sources[run], self.db.structure)}) AS records"
         try:
             cursor = self.db.con.cursor().execute(query)

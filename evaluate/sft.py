@@ -58,7 +58,7 @@ def export_sft(run: str | os.PathLike[str], output: str | os.PathLike[str] | Non
     check_target(target, overwrite)
     db = open_records([source])
     try:
-        reasoning = "reasoning" if "reasoning" in db.columns() else "NULL::VARCHAR"
+        reasoning = "reasoning" if "reasoning" in db.columns() else "NULL::VARCHAR"   # Parquet copies
         chosen = "true" if all_records else "is_correct AND NOT coalesce(is_truncated, false)"
         cap = f"WHERE rank <= {int(per_point)}" if per_point is not None else ""
         query = f"""

@@ -12,14 +12,19 @@ a BOOLEAN. A field that takes values of different JSON types across records
 (e.g. a list mixing numbers and operators) is DuckDB's JSON type.
 
 How JSONL is read, and why:
-- `read_json_objects` yields one JSON value per line; a damaged line (cut off,
-  not UTF-8, not JSON) becomes NULL instead of failing the query, and lines
-  that are not objects holding `task`, `base_task` and `key` are dropped: the
-  same lines `load.stream_records` skips, in the same order.
-- the struct types are the union of every record's shape
-  (`json_group_structure` over all given files, one extra pass), merged with
-  the fixed types of the ResultRecord fields, so `error.type` exists even in a
-  run without errors and a field present in one run is NULL in another.
+- DuckDB's `read_json` with the ResultRecord fields as explicit columns (its
+  fast reader; no auto-detection, which fails on a line that is valid JSON but
+  not an object); a damaged line (cut off, not UTF-8, not JSON, not an object)
+  becomes a row of NULLs and is dropped with every row lacking `task`,
+  `base_task` or `key`: the lines `load.stream_records` skips, in file order.
+  A value of the wrong type becomes NULL, not an error. Top-level fields that
+  ResultRecord does not declare are not read, except the announced `reasoning`
+  and `completion` (NULL where absent).
+- the STRUCT types are the union of every record's shape (the distinct
+  `json_structure`s of the object-valued fields of all given files, one extra
+  streaming pass), merged with the fixed types of the ResultRecord fields, so
+  `error.type` exists even in a run without errors and a field present in one
+  run is NULL in another.
 Parquet files (written by `contour export --format parquet`) are read as they are.
 """
 
@@ -38,18 +43,9 @@ from contour.results.schema import RECORDS_FILE, ResultRecord
 
 PARQUET_FILE = "records.parquet"
 
-# Types of the ResultRecord fields that do not depend on the task; they win over
-# what the data shows (an all-null `is_correct` column is still BOOLEAN).
-_SCALARS = {
-    "task": "VARCHAR", "version": "BIGINT", "base_task": "VARCHAR", "key": "VARCHAR",
-    "sample": "BIGINT", "step": "BIGINT", "seed": "BIGINT", "input": "VARCHAR",
-    "target": "VARCHAR", "guess_chance": "DOUBLE", "model": "VARCHAR", "template": "VARCHAR",
-    "sampler": "VARCHAR", "answer": "VARCHAR", "extracted_answer": "VARCHAR",
-    "normalized_answer": "VARCHAR", "is_valid": "BOOLEAN", "is_correct": "BOOLEAN",
-    "is_truncated": "BOOLEAN", "latency_s": "DOUBLE", "cache_hit": "BOOLEAN",
-}
+# Types of the ResultRecord fields that hold objects or lists: fixed parts, to which
+# the data's own shape is added (params and genresult are wholly the data's).
 BASE_STRUCTURE: dict[str, Any] = {
-    **_SCALARS,
     "params": {}, "genresult": {}, "response_enum": ["VARCHAR"],
     "messages": [{"role": "VARCHAR", "content": "VARCHAR"}],
     "usage": {"completion_tokens": "BIGINT", "prompt_tokens": "BIGINT", "total_tokens": "BIGINT"},
@@ -57,10 +53,28 @@ BASE_STRUCTURE: dict[str, Any] = {
     "error": {"type": "VARCHAR", "message": "VARCHAR", "status": "BIGINT"},
     "extra": "JSON",
 }
-# The columns, in ResultRecord order, before any field only some records have.
-_ORDER = [f.name for f in fields(ResultRecord)]
+_DETECTED = ("params", "genresult", "usage", "timings", "error")   # small objects: shapes worth reading
 _WIDEN = {"UBIGINT": "BIGINT", "UINTEGER": "BIGINT", "USMALLINT": "BIGINT", "UTINYINT": "BIGINT",
           "HUGEINT": "DOUBLE", "UHUGEINT": "DOUBLE"}
+
+
+def _column_type(annotation: str) -> str:
+    """The DuckDB type a ResultRecord field is read as (objects and lists as JSON)."""
+    text = str(annotation)
+    for word, kind in (("dict", "JSON"), ("list", "JSON"), ("bool", "BOOLEAN"), ("int", "BIGINT"),
+                       ("float", "DOUBLE"), ("str", "VARCHAR")):
+        if word in text:
+            return kind
+    return "JSON"
+
+
+# Fields announced for records but possibly not yet in ResultRecord: a reasoning
+# model's separate reasoning text, and the completion index when a step asks for
+# several completions. Absent from a record, they are NULL.
+_ANNOUNCED = {"reasoning": "VARCHAR", "completion": "BIGINT"}
+# One column per ResultRecord field, in its order; a field added there is read here too.
+RECORD_COLUMNS: dict[str, str] = {f.name: _column_type(f.type) for f in fields(ResultRecord)}
+RECORD_COLUMNS.update((k, v) for k, v in _ANNOUNCED.items() if k not in RECORD_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,12 @@ class RecordsDB:
     con: duckdb.DuckDBPyConnection
     sources: list[Source]
     structure: dict[str, Any] = field(default_factory=dict)   # JSONL sources only
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        """Every column's type: a type name, or the structure of an object / list column."""
+        return {"run": "VARCHAR", **{name: self.structure.get(name, kind)
+                                     for name, kind in RECORD_COLUMNS.items()}}
 
     def columns(self) -> list[str]:
         return [row[0] for row in self.con.execute("DESCRIBE records").fetchall()]
@@ -131,6 +151,7 @@ def open_records(paths: Iterable[str | os.PathLike[str]] | Sequence[Source]) -> 
     items = list(paths)
     sources = items if items and all(isinstance(s, Source) for s in items) else resolve_sources(items)
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")      # it would print into the query's output
     try:
         structure = detect_structure(con, [s.path for s in sources if s.kind == "jsonl"])
         parts = [source_sql(s, structure) for s in sources]
@@ -142,25 +163,61 @@ def open_records(paths: Iterable[str | os.PathLike[str]] | Sequence[Source]) -> 
     return RecordsDB(con, list(sources), structure)
 
 
-def objects_sql(path: Path) -> str:
-    """The record objects of one JSONL file, as a JSON column `json`, in file order."""
-    return (f"SELECT json FROM read_json_objects({quote(str(path))}, format='newline_delimited', "
-            f"ignore_errors=true) WHERE json_type(json) = 'OBJECT' AND json_exists(json, '$.task') "
-            f"AND json_exists(json, '$.base_task') AND json_exists(json, '$.key')")
+def read_sql(path: Path) -> str:
+    """The records of one JSONL file, nested fields as JSON text, in file order."""
+    columns = "{" + ", ".join(f"{quote(k)}: {quote(v)}" for k, v in RECORD_COLUMNS.items()) + "}"
+    return (f"SELECT * FROM read_json({quote(str(path))}, format='newline_delimited', records=true, "
+            f"ignore_errors=true, columns={columns}) "
+            f"WHERE task IS NOT NULL AND base_task IS NOT NULL AND key IS NOT NULL")
 
 
 def detect_structure(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> dict[str, Any]:
-    """The union of the records' shapes in `files`, merged with BASE_STRUCTURE."""
+    """Each object- or list-valued field's type: the union of its shapes in `files`, merged
+    with BASE_STRUCTURE. Fields ResultRecord adds later without a base are read as JSON.
+
+    DuckDB lists the distinct shapes (json_structure, a few per task) in one
+    streaming pass; their union is taken here. (json_group_structure would do
+    both at once, but holds memory in proportion to the file.)
+    """
     detected: dict[str, Any] = {}
-    if files:
-        union = " UNION ALL ".join(objects_sql(f) for f in files)
-        text = con.execute(f"SELECT json_group_structure(json) FROM ({union})").fetchone()[0]
-        value = json.loads(text) if text else {}
-        detected = value if isinstance(value, dict) else {}
-    merged = _merge(BASE_STRUCTURE, _widen(detected))
-    ordered = {name: merged[name] for name in _ORDER}
-    ordered.update((name, kind) for name, kind in merged.items() if name not in ordered)
-    return ordered
+    wanted = [c for c in _DETECTED if c in RECORD_COLUMNS]
+    if files and wanted:
+        union = " UNION ALL ".join(f"SELECT {', '.join(wanted)} FROM ({read_sql(f)})" for f in files)
+        # An empty object's shape is "JSON", like a mixed one's: count it as no value.
+        shape = "list(DISTINCT json_structure(CASE WHEN json_type({0}) = 'OBJECT' " \
+                "AND len(json_keys({0})) = 0 THEN NULL ELSE {0} END))"
+        shapes = con.execute(f"SELECT {', '.join(shape.format(c) for c in wanted)} FROM ({union})").fetchone()
+        for name, texts in zip(wanted, shapes):
+            merged = None
+            for text in texts or []:
+                if text is not None:                  # SQL NULL: the field is missing or null
+                    merged = _union(merged, json.loads(text))
+            detected[name] = merged
+    nested = [name for name, kind in RECORD_COLUMNS.items() if kind == "JSON"]
+    return {name: _merge(BASE_STRUCTURE.get(name, "JSON"), _widen(detected.get(name)))
+            for name in nested}
+
+
+_NUMBERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+            "UBIGINT", "UHUGEINT", "DOUBLE", "FLOAT"}
+
+
+def _union(a: Any, b: Any) -> Any:
+    """The shape that holds values of shapes a and b (json_structure's notation)."""
+    if a is None or a == "NULL":
+        return b
+    if b is None or b == "NULL":
+        return a
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _union(a.get(k), b.get(k)) for k in dict.fromkeys([*a, *b])}
+    if isinstance(a, list) and isinstance(b, list):
+        return [_union(a[0] if a else None, b[0] if b else None)]
+    if isinstance(a, str) and isinstance(b, str):
+        if a == b:
+            return a
+        if a in _NUMBERS and b in _NUMBERS:
+            return "DOUBLE" if "DOUBLE" in (a, b) or "FLOAT" in (a, b) else "BIGINT"
+    return "JSON"
 
 
 def _widen(node: Any) -> Any:
@@ -200,11 +257,11 @@ def source_sql(source: Source, structure: dict[str, Any]) -> str:
     """A SELECT of one source's records (JSONL typed by `structure`), with its `run` column."""
     run = quote(source.run)
     if source.kind == "parquet":
-        return f"SELECT {run} AS run, * EXCLUDE (run) FROM read_parquet({quote(str(source.path))})" \
-            if _parquet_has_run(source.path) else \
-            f"SELECT {run} AS run, * FROM read_parquet({quote(str(source.path))})"
-    return (f"SELECT {run} AS run, unnest(json_transform(json, {quote(json.dumps(structure))})) "
-            f"FROM ({objects_sql(source.path)})")
+        rest = "* EXCLUDE (run)" if _parquet_has_run(source.path) else "*"
+        return f"SELECT {run} AS run, {rest} FROM read_parquet({quote(str(source.path))})"
+    columns = [f"json_transform({name}, {quote(json.dumps(structure[name]))}) AS {name}"
+               if name in structure and structure[name] != "JSON" else name for name in RECORD_COLUMNS]
+    return f"SELECT {run} AS run, {', '.join(columns)} FROM ({read_sql(source.path)})"
 
 
 def _parquet_has_run(path: Path) -> bool:
