@@ -4,7 +4,8 @@ Figures are built with `matplotlib.figure.Figure` and an explicit Agg canvas,
 never pyplot, so no global backend or figure state is touched.
 
 - `axis_plots`: per task, accuracy along each difficulty axis (pooled over
-  the other axes), one line per run, Wilson 95% error bars, chance dotted;
+  the other axes), one line per run, 95% error bars (the tables' intervals),
+  chance dotted;
 - `heatmap_plots`: per task with two or more axes, accuracy over its first
   two axes, one panel per run (at most MAX_PANELS);
 - `leaderboard_plot`: the overall score of each run with its bootstrap interval.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from contour.evaluate import stats
+from contour.evaluate.aggregate import metrics
 from contour.evaluate.evaluation import Evaluation, order_key
 
 MAX_PANELS = 6
@@ -54,6 +56,13 @@ def _render(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _title(figure: Figure, text: str) -> None:
+    """A figure title wrapped to the figure's width, so no part of it is cut off."""
+    width_points = figure.get_figwidth() * 72
+    per_line = max(20, int(width_points / (0.6 * 12)))       # 12 pt text, ~0.6 em a character
+    figure.suptitle(textwrap.fill(text, per_line), fontsize=12)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "task"
 
@@ -70,8 +79,8 @@ def axis_plots(evaluation: Evaluation) -> list[Plot]:
             continue
         columns = min(3, len(axes))
         rows = -(-len(axes) // columns)
-        figure = Figure(figsize=(4.2 * columns, 3.4 * rows + 0.6), layout="constrained")
-        figure.suptitle(f"{task}: accuracy along each axis (95% Wilson intervals)")
+        figure = Figure(figsize=(max(4.2 * columns, 6.0), 3.4 * rows + 0.8), layout="constrained")
+        _title(figure, f"{task}: accuracy along each axis (95% intervals)")
         for i, axis in enumerate(axes):
             ax = figure.add_subplot(rows, columns, i + 1)
             tallies = evaluation.by_params(task, [axis])
@@ -82,10 +91,10 @@ def axis_plots(evaluation: Evaluation) -> list[Plot]:
                 xs, ys, low, high = [], [], [], []
                 for x, value in enumerate(values):
                     tally = tallies.get((run, value))
-                    interval = stats.wilson_interval(tally.correct, tally.n) if tally else None
-                    if interval is None:
+                    shown = metrics(tally) if tally else None     # the tables' interval
+                    if shown is None or shown.accuracy is None:
                         continue
-                    p = tally.correct / tally.n
+                    p, interval = shown.accuracy, (shown.accuracy_low, shown.accuracy_high)
                     xs.append(x - 0.15 + j * width if len(runs) > 1 else x)
                     ys.append(p)
                     low.append(p - interval[0])
@@ -122,7 +131,7 @@ def heatmap_plots(evaluation: Evaluation) -> list[Plot]:
         ys = _ordered({key[2] for key in tallies})
         runs = sorted({key[0] for key in tallies})[:MAX_PANELS]
         figure = Figure(figsize=(4.6 * len(runs), 0.45 * len(ys) + 2.6), layout="constrained")
-        figure.suptitle(f"{task}: accuracy over {x_axis} × {y_axis}")
+        _title(figure, f"{task}: accuracy over {x_axis} × {y_axis}")
         image = None
         for i, run in enumerate(runs):
             ax = figure.add_subplot(1, len(runs), i + 1)

@@ -269,3 +269,19 @@ def test_browser_check_catches_a_broken_page(browser, tmp_path):
                       '<script>undefinedFunction()</script>')
     severe = _load(browser, broken)
     assert any("undefinedFunction" in entry["message"] for entry in severe)
+
+
+def test_png_titles_are_wrapped_to_fit_their_figure():
+    """The --plots pictures: a long title on a narrow figure wraps instead of being cut off."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from contour.evaluate.plots import _title
+    figure = Figure(figsize=(4.2, 3.4), layout="constrained")
+    figure.add_subplot()
+    _title(figure, "a_rather_long_task_name: accuracy along each axis (95% intervals)")
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    box = figure._suptitle.get_window_extent(canvas.get_renderer())
+    assert box.x0 >= 0 and box.x1 <= figure.bbox.width
+    assert "\n" in figure._suptitle.get_text()
