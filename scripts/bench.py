@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Contour's benchmark: prints tables of throughput measured in one run.
 
-    python scripts/bench.py [generation] [runner] [evaluate] [passk]
+    python scripts/bench.py [generation] [runner] [evaluate] [passk] [sql]
 
 generation: per task, tests generated per second and tests generated and
             rendered (zerocot-nosys and multishot) per second, at the middle
@@ -13,6 +13,8 @@ evaluate:   records/s and peak memory of evaluation at 100k and 1M records.
 passk:      simulated coverage of the 95% intervals of pass@1, pass@2, pass@k,
             maj@k and agreement (contour.evaluate.passk_coverage) over n tests
             of k completions, near 0 and 1 and for mixed difficulty.
+sql:        the DuckDB paths (--where/--group-by, contour sql on JSONL and Parquet,
+            the Parquet export, the HTML report) against plain evaluation, 100k records.
 """
 
 from __future__ import annotations
@@ -121,12 +123,18 @@ def bench_passk(reps: int = 4000) -> None:
         print(f"lowest coverage: {lowest:.3f}")
 
 
+def bench_sql() -> None:
+    from contour.evaluate.sqlbench import main as sql_bench
+
+    sql_bench()
+
+
 def main(argv: list[str]) -> None:
-    parts = argv or ["generation", "runner", "evaluate", "passk"]
+    parts = argv or ["generation", "runner", "evaluate", "passk", "sql"]
     for part in parts:
         print(f"\n== {part} ==")
         {"generation": bench_generation, "runner": bench_runner, "evaluate": bench_evaluate,
-         "passk": bench_passk}[part]()
+         "passk": bench_passk, "sql": bench_sql}[part]()
 
 
 if __name__ == "__main__":
