@@ -10,6 +10,8 @@ Per task:
   order); the page transposes for (b, a);
 - `curves[axis]`: metrics per (run, axis value), pooled over the other axes;
 - `fits[axis]`: the difficulty fit per run (fits.py);
+- `sampling[axis]`: for runs with k > 1 completions per test, pass@1,
+  pass@K, maj@K and agreement per (run, axis value), from passk.py;
 - `summary`: the task's metrics per run.
 """
 
@@ -57,14 +59,38 @@ def explorer_data(evaluation: Evaluation, tables: Sequence[Table] = ()) -> dict[
             if row["task"] == task and row["run"] in labels:
                 fits.setdefault(row["axis"], []).append({**row, "run": labels.index(row["run"])})
         summary = [cell(labels.index(r.run), r.metrics) for r in task_rows if r.group.get("task") == task]
+        sampling = {axis: sampling_curve(evaluation, task, axis) for axis in axes}
         tasks.append({
             "name": task, "id": f"task-{index}", "axes": axes, "values": values,
             "numeric": {a: all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values[a])
                         for a in axes},
             "curves": curves, "cells": cells, "fits": fits, "summary": summary,
+            "sampling": {axis: rows for axis, rows in sampling.items() if rows},
         })
     runs = [{"label": s.run, "score": s.score, "low": s.low, "high": s.high} for s in evaluation.scores]
     return {"runs": runs, "tasks": tasks}
+
+
+def sampling_curve(evaluation: Evaluation, task: str, axis: str) -> list[dict[str, Any]]:
+    """pass@1, pass@K, maj@K and agreement per (run, axis value) of the runs with K > 1."""
+    from contour.evaluate.filters import group_value
+    from contour.evaluate.passk import sampling_metrics
+    collector = evaluation.completions
+    if collector is None or collector.most_completions < 2:
+        return []
+    mapping = {key: (key[0], group_value(info.params.get(axis)))
+               for key, info in evaluation.aggregator.points.items() if info.base_task == task}
+    rows = []
+    for key, tests in sorted(collector.by_params(mapping).items(), key=lambda kv: order_key(kv[0])):
+        found = sampling_metrics(tests)
+        if found.completions < 2:
+            continue
+        series = {"pass@1": found.mean_accuracy, f"pass@{found.completions}": found.pass_at.get(found.completions),
+                  f"maj@{found.completions}": found.majority, "agreement": found.agreement}
+        rows.append({"run": key[0], "x": key[1], "tests": found.tests, "k": found.completions,
+                     "series": {name: {"value": e.value, "low": e.low, "high": e.high}
+                                for name, e in series.items() if e is not None}})
+    return rows
 
 
 def to_script_json(value: Any) -> str:

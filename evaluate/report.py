@@ -6,8 +6,9 @@ no CDN, no server, no network. The page holds
 - a leaderboard across runs (overall score and per-task accuracy, with intervals);
 - per task: a heatmap over any two axes chosen in the page (accuracy, excess,
   truncation or tokens; per run), curves along each axis with interval bands,
-  chance, the difficulty fit and optional truncation / token overlays, and the
-  task's fit table;
+  chance, the difficulty fit and optional truncation / token overlays, the
+  k-completion curves (pass@1, pass@K, maj@K, agreement) of runs with
+  several completions per test, and the task's fit table;
 - every summary table, wrapped to fit the window (intervals on a second line).
 Hovering any bar, point or cell shows n, correct and the interval.
 """
@@ -68,6 +69,9 @@ _TEMPLATE = """<!doctype html>
 <label><input type="checkbox" data-control="trunc"> truncation rate (dotted, ×)</label>
 <label><input type="checkbox" data-control="tokens"> mean tokens (dashed, ◇, right axis)</label></div>
 <div class="curves">{% for axis in task.axes %}<div id="{{ task.id }}-curve-{{ loop.index0 }}" class="chart curve"></div>{% endfor %}</div>
+{% if task.sampling %}<p class="hint">k completions per test (means over tests, 95% Clopper–Pearson intervals; solid pass@1, dashed pass@K, dash-dot maj@K, dotted agreement):</p>
+<div class="curves">{% for axis in task.axes %}{% if axis in task.sampling %}<div id="{{ task.id }}-sampling-{{ loop.index0 }}" class="chart sampling"></div>{% endif %}{% endfor %}</div>
+{% endif %}
 {% if task.fits %}{{ render(task.fits) }}{% endif %}
 {% else %}<p class="hint">One point, no axes: see the tables.</p>
 {% endif %}
@@ -93,8 +97,9 @@ _TABLE = """{% if table.rows %}{% if table.folded %}<details><summary>{{ table.t
 {% endif %}"""
 
 _LEAD = ("leaderboard",)
-_ORDER = ("runs", "run", "task", "fits", "comparison", "pairing", "group", "point")
-_FOLDED = ("point",)
+_ORDER = ("runs", "run", "task", "fits", "comparison", "pairing", "sampling_run", "sampling_task",
+          "reasoning_run", "reasoning_task", "group", "point", "sampling_point", "reasoning_point")
+_FOLDED = ("point", "sampling_point", "reasoning_point")
 
 
 def _asset(name: str) -> str:
@@ -126,7 +131,8 @@ def render_html(evaluation: Evaluation, tables: Sequence[Table] | None = None,
         rows = [r for r in fits.rows if r["task"] == task["name"]] if fits else []
         fits_view = _view(Table("fits", f"Difficulty fits: {task['name']}", rows,
                                 [c for c in fits.columns if c.header != "task"])) if rows else None
-        tasks.append({"name": task["name"], "id": task["id"], "axes": task["axes"], "fits": fits_view})
+        tasks.append({"name": task["name"], "id": task["id"], "axes": task["axes"], "fits": fits_view,
+                      "sampling": task["sampling"]})
     notes = [f"{d}" for r in evaluation.runs for d in r.damaged]
     if evaluation.comparison is not None:
         notes += evaluation.comparison.notes

@@ -18,8 +18,8 @@ How JSONL is read, and why:
   becomes a row of NULLs and is dropped with every row lacking `task`,
   `base_task` or `key`: the lines `load.stream_records` skips, in file order.
   A value of the wrong type becomes NULL, not an error. Top-level fields that
-  ResultRecord does not declare are not read, except the announced `reasoning`
-  and `completion` (NULL where absent).
+  ResultRecord does not declare are not read; fields it declares but an older
+  record lacks (`completion`, `reasoning`, ...) are NULL.
 - the STRUCT types are the union of every record's shape (the distinct
   `json_structure`s of the object-valued fields of all given files, one extra
   streaming pass), merged with the fixed types of the ResultRecord fields, so
@@ -68,13 +68,8 @@ def _column_type(annotation: str) -> str:
     return "JSON"
 
 
-# Fields announced for records but possibly not yet in ResultRecord: a reasoning
-# model's separate reasoning text, and the completion index when a step asks for
-# several completions. Absent from a record, they are NULL.
-_ANNOUNCED = {"reasoning": "VARCHAR", "completion": "BIGINT"}
 # One column per ResultRecord field, in its order; a field added there is read here too.
 RECORD_COLUMNS: dict[str, str] = {f.name: _column_type(f.type) for f in fields(ResultRecord)}
-RECORD_COLUMNS.update((k, v) for k, v in _ANNOUNCED.items() if k not in RECORD_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -285,3 +285,52 @@ def test_png_titles_are_wrapped_to_fit_their_figure():
     box = figure._suptitle.get_window_extent(canvas.get_renderer())
     assert box.x0 >= 0 and box.x1 <= figure.bbox.width
     assert "\n" in figure._suptitle.get_text()
+
+
+@pytest.fixture(scope="module")
+def sampled_report(tmp_path_factory) -> Path:
+    """A run with 4 completions per test over one axis (as `--completions 4` writes it)."""
+    folder = tmp_path_factory.mktemp("sampled") / "run"
+    records = []
+    for index, open_ in enumerate((1, 2, 3)):
+        point = point_id(index, "brackets", {"open": open_})
+        for sample in range(6):
+            for completion in range(4):
+                ok = (sample + completion) % (open_ + 1) != 0
+                record = make_record(point, "brackets", sample, {"open": open_}, correct=ok, target=")")
+                record.update(completion=completion, normalized_answer=")" if ok else "]",
+                              key=f"{point}-{sample}" + (f".{completion}" if completion else ""))
+                records.append(record)
+    write_run(folder, records, manifest={"seed": 1, "mode": {"online": True, "completions": 4}})
+    return write_html(evaluate([folder], resamples=0), folder / "report.html")
+
+
+def test_k_completion_curves_are_in_the_page(sampled_report):
+    html = sampled_report.read_text(encoding="utf-8")
+    sampling = embedded_data(html)["tasks"][0]["sampling"]["open"]
+    assert [row["x"] for row in sampling] == [1, 2, 3] and {row["k"] for row in sampling} == {4}
+    assert set(sampling[0]["series"]) == {"pass@1", "pass@4", "maj@4", "agreement"}
+    assert 'id="task-0-sampling-0"' in html and "k completions per test, per task" in html
+
+
+@pytest.mark.browser
+def test_k_completion_curves_render(browser, sampled_report):
+    assert _load(browser, sampled_report) == []
+    drawn = browser.execute_script("""
+        const el = document.getElementById('task-0-sampling-0');
+        return [el.data.length, el.querySelectorAll('.scatterlayer path.js-line').length];""")
+    assert drawn[0] == 4 and drawn[1] >= 4
+
+
+@pytest.mark.slow
+def test_the_page_assets_ship_in_the_wheel(tmp_path):
+    """A regular install must find explorer.js and explorer.css (package data)."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from tests.conftest import REPO
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(REPO)],
+                   check=True, capture_output=True, timeout=300)
+    names = zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist()
+    assert {"contour/evaluate/assets/explorer.js", "contour/evaluate/assets/explorer.css"} <= set(names)

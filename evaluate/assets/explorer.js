@@ -217,6 +217,45 @@
     });
   }
 
+  /* k completions per test: pass@1, pass@K, maj@K and agreement along one axis, per run. */
+  const SERIES_DASH = {0: "solid", 1: "dash", 2: "dashdot", 3: "dot"};
+  function drawSampling(task, axis, el) {
+    const rows = task.sampling[axis] || [];
+    const numeric = task.numeric[axis];
+    const traces = [];
+    [...new Set(rows.map((r) => r.run))].forEach((run) => {
+      const mine = rows.filter((r) => r.run === run);
+      const names = Object.keys(mine[0].series);
+      names.forEach((name, j) => {
+        const points = mine.filter((r) => r.series[name] && r.series[name].value !== null);
+        const est = points.map((r) => r.series[name]);
+        traces.push({
+          type: "scatter", mode: "lines+markers", name: runLabel(run) + " " + name,
+          x: points.map((r) => numeric ? r.x : String(r.x)), y: est.map((e) => e.value),
+          line: {color: color(run), dash: SERIES_DASH[j % 4]}, marker: {size: 6},
+          error_y: {type: "data", visible: true, array: est.map((e) => e.high - e.value),
+                    arrayminus: est.map((e) => e.value - e.low), thickness: 1},
+          text: points.map((r, i) => "<b>" + runLabel(run) + "</b> · " + axis + " " + r.x + "<br>" + name +
+            " " + fmt(est[i].value) + " [" + fmt(est[i].low) + ", " + fmt(est[i].high) + "]<br>tests " + r.tests +
+            ", k " + r.k),
+          hovertemplate: "%{text}<extra></extra>",
+        });
+      });
+    });
+    Plotly.react(el, traces, layout({
+      title: title(axis + ": k completions per test"), height: 360,
+      xaxis: {title: {text: axis}, type: numeric ? "linear" : "category"},
+      yaxis: {title: {text: "mean over tests"}, range: [-0.02, 1.02]},
+    }), CONFIG);
+  }
+
+  function drawSamplings(task) {
+    task.axes.forEach((axis, i) => {
+      const el = document.getElementById(task.id + "-sampling-" + i);
+      if (el && task.sampling && task.sampling[axis]) drawSampling(task, axis, el);
+    });
+  }
+
   function controls(task) {
     const root = document.getElementById(task.id);
     const pick = (name) => root.querySelector("[data-control='" + name + "']");
@@ -240,6 +279,7 @@
     wire(task);
     if (task.axes.length >= 2) drawHeatmap(task);
     drawCurves(task);
+    drawSamplings(task);
   });
   document.body.setAttribute("data-explorer", "ready");
 })();
