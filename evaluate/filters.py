@@ -241,9 +241,10 @@ class RecordSelector:
 
     def __init__(self, folders: Sequence[Path], where: str | None, group_by: Sequence[str],
                  batch: int = 20_000) -> None:
-        from contour.evaluate.sql import Source, open_records
-        self.sources = [Source(str(i), Path(folder) / "records.jsonl", "jsonl")
-                        for i, folder in enumerate(folders)]
+        from contour.evaluate.sql import Source, open_records, resolve_sources
+        # The runs' records.jsonl, named as `contour sql` names them (the `run` column).
+        named = resolve_sources([Path(folder) / "records.jsonl" for folder in folders])
+        self.sources = [Source(s.run, s.path, "jsonl") for s in named]
         self.given_where, self.given_groups = where, list(group_by)
         self.db = open_records(self.sources)
         self.batch = batch
@@ -288,10 +289,9 @@ class RecordSelector:
         rows = self._rows(run)
         file = self.sources[run].path
         json_groups = self.json_groups
-        pending: list[tuple] = []
 
         def take() -> tuple | None:
-            return pending.pop() if pending else next(rows, None)
+            return next(rows, None)
 
         def choose(record: dict) -> tuple | None:
             if any(record.get(name) is None for name in ("task", "base_task", "key")):

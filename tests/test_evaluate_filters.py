@@ -188,7 +188,9 @@ def test_damaged_lines_keep_the_filter_aligned(tmp_path):
     """Bad lines of every kind between good ones: the filter still applies to the right records."""
     records = grid_run(seed=6)[:40]
     folder = write_run(tmp_path / "run", [])
-    junk = ["not json", "[1, 2]", "42", '{"task": "x"}', "", "   ", '"a string"']
+    # the last: JSON with a trailing comma, which DuckDB reads and Python rejects
+    junk = ["not json", "[1, 2]", "42", '{"task": "x"}', "", "   ", '"a string"',
+            '{"task": "t", "base_task": "arithmetic", "key": "extra", "params": {"length": 9},}']
     lines = []
     for i, record in enumerate(records):
         lines.append(json.dumps(record))
@@ -202,7 +204,7 @@ def test_damaged_lines_keep_the_filter_aligned(tmp_path):
     expected = {r["key"] for r in records if r["params"].get("length", 0) >= 4 and r["is_correct"]}
     assert {row.group["key"] for row in result.rows("group")} == expected
     assert result.runs[0].records == len(records)
-    assert len(warnings) == 8     # 5 junk lines that are not blank, bad UTF-8, the cut-off tail
+    assert len(warnings) == 8     # 6 junk lines that are not blank, bad UTF-8, the cut-off tail
 
 
 def test_fields_of_one_run_are_null_in_another(tmp_path):
