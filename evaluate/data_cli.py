@@ -6,7 +6,6 @@ Errors a user can cause are ContourErrors, printed as one line with a non-zero e
 from __future__ import annotations
 
 import csv
-import io
 import json
 import sys
 from decimal import Decimal

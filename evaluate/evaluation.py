@@ -23,7 +23,8 @@ from typing import Any, Callable, Iterable, Sequence
 from contour.errors import ContourError
 from contour.evaluate.aggregate import Aggregator, SummaryRow, Tally, metrics
 from contour.evaluate.compare import Comparison, PairCollector, compare_runs
-from contour.evaluate.filters import RecordSelector, group_value
+from contour.evaluate.filters import group_value
+from contour.evaluate.selection import RecordSelector
 from contour.evaluate.load import DamagedLine, open_result_folder, report_to_stderr, stream_records
 from contour.evaluate.passk import CompletionCollector, wants_completions
 from contour.evaluate.reasoning import ReasoningCollector
@@ -157,7 +158,7 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
         raise ContourError("no result folder given")
     if compare and len(opened) < 2:
         raise ContourError("--compare needs two or more result folders")
-    # --where and --group-by run in DuckDB, row by row beside the stream (filters.py).
+    # --where and --group-by run in DuckDB, row by row beside the stream (selection.py).
     selector = (RecordSelector([f.path for f in opened], where, group_by)
                 if where is not None or group_by else None)
     aggregator = Aggregator()
