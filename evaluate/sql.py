@@ -17,6 +17,7 @@ How JSONL is read, and why:
   not an object); a damaged line (cut off, not UTF-8, not JSON, not an object)
   becomes a row of NULLs and is dropped with every row lacking `task`,
   `base_task` or `key`: the lines `load.stream_records` skips, in file order.
+  Lines a resume superseded (records.superseded.jsonl) are left out too.
   A value of the wrong type becomes NULL, not an error. Top-level fields that
   ResultRecord does not declare are not read; fields it declares but an older
   record lacks (`completion`, `reasoning`, ...) are NULL.
@@ -40,6 +41,7 @@ import duckdb
 
 from contour.errors import ContourError
 from contour.results.schema import RECORDS_FILE, ResultRecord
+from contour.results.writer import read_superseded
 
 PARQUET_FILE = "records.parquet"
 
@@ -159,11 +161,46 @@ def open_records(paths: Iterable[str | os.PathLike[str]] | Sequence[Source]) -> 
 
 
 def read_sql(path: Path) -> str:
-    """The records of one JSONL file, nested fields as JSON text, in file order."""
+    """The records of one JSONL file, nested fields as JSON text, in file order.
+
+    Lines a resume superseded (records.superseded.jsonl beside records.jsonl)
+    are left out, as every reader of the records must: DuckDB numbers its rows
+    in file order (one per non-blank line), and each superseded line number is
+    turned into that row number.
+    """
     columns = "{" + ", ".join(f"{quote(k)}: {quote(v)}" for k, v in RECORD_COLUMNS.items()) + "}"
-    return (f"SELECT * FROM read_json({quote(str(path))}, format='newline_delimited', records=true, "
-            f"ignore_errors=true, columns={columns}) "
-            f"WHERE task IS NOT NULL AND base_task IS NOT NULL AND key IS NOT NULL")
+    scan = (f"read_json({quote(str(path))}, format='newline_delimited', records=true, "
+            f"ignore_errors=true, columns={columns})")
+    present = "task IS NOT NULL AND base_task IS NOT NULL AND key IS NOT NULL"
+    superseded = superseded_rows(path)
+    if not superseded:
+        return f"SELECT * FROM {scan} WHERE {present}"
+    skip = ", ".join(quote(f"{row}:{key}") for row, key in superseded)
+    return (f"SELECT * EXCLUDE (_row) FROM (SELECT row_number() OVER () AS _row, * FROM {scan}) "
+            f"WHERE {present} AND (_row::VARCHAR || ':' || key) NOT IN ({skip})")
+
+
+def superseded_rows(path: Path) -> list[tuple[int, str]]:
+    """(DuckDB row number, key) of each superseded line of a records.jsonl.
+
+    DuckDB's reader skips blank lines (whitespace only, as bytes.strip() sees
+    it) and gives every other line a row, a damaged one included.
+    """
+    if path.name != RECORDS_FILE:
+        return []
+    entries = read_superseded(path.parent)
+    if not entries:
+        return []
+    last, row, found = max(entries), 0, []
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if number > last:
+                break
+            if raw.strip():
+                row += 1
+                if number in entries:
+                    found.append((row, entries[number]))
+    return found
 
 
 def detect_structure(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> dict[str, Any]:

@@ -169,3 +169,45 @@ def test_contour_sql_from_the_command_line(run):
     bad = run_contour("sql", "SELECT FROM WHERE", str(run))
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: SQL error:")
+
+
+def test_superseded_lines_are_left_out_as_by_every_reader(tmp_path):
+    """A resume appends a record's replacement and names the old line in
+    records.superseded.jsonl; blank lines before it must not shift the count."""
+    from contour.evaluate.load import stream_records
+    folder = write_run(tmp_path / "run", [])
+    good = grid_run(seed=3, samples=2)[:6]
+    failed = dict(good[1], error={"type": "timeout", "message": "late"}, is_correct=None)
+    lines = [json.dumps(good[0]), "", "   ", json.dumps(failed), "not json", json.dumps(good[2]),
+             json.dumps(good[3]), json.dumps(good[4]), json.dumps(good[5]), json.dumps(good[1])]
+    (folder / "records.jsonl").write_text("\n".join(lines) + "\n")
+    # line 4 is superseded; the entry for line 6 names another key (a hand edit): kept
+    (folder / "records.superseded.jsonl").write_text(
+        json.dumps({"line": 4, "key": good[1]["key"]}) + "\n" + json.dumps({"line": 6, "key": "other"}) + "\n")
+    expected = [r["key"] for r in stream_records(folder, None)]
+    assert len(expected) == 6 and len(set(expected)) == 6
+    rows = cli_rows("SELECT key, error.type AS failed FROM records", folder)
+    assert [r["key"] for r in rows] == expected and all(r["failed"] == "" for r in rows)
+    kept = evaluate([folder], where="error IS NULL", group_by=["key"], resamples=0)
+    assert sorted(row.group["key"] for row in kept.rows("group")) == sorted(expected)
+
+
+def test_a_real_resumed_run(tmp_path):
+    """The runner against a fault server: five requests fail, a rerun replaces them."""
+    from tests import faultserver as fs
+    from tests.runhelp import final_records, run_folders, small_config
+    config = small_config(tmp_path)
+    args = ["--config", str(config), "--template", "zerocot-nosys", "--sampler", "greedy-2k",
+            "--model", fs.DEFAULT_MODEL, "--cache", str(tmp_path / "c.sqlite"),
+            "--results-dir", str(tmp_path / "results"), "--quiet"]
+    from tests.conftest import run_cli
+    with fs.FaultServer([fs.server_error()] * 5) as server:
+        assert run_cli(*args, "--apibase", server.apibase, "--retries", "0", "--threads", "1",
+                       "--parallel", "1").returncode == 3
+        assert run_cli(*args, "--apibase", server.apibase).returncode == 0
+    (folder,) = run_folders(tmp_path / "results")
+    assert (folder / "records.superseded.jsonl").is_file()
+    final = final_records(folder)
+    rows = cli_rows("SELECT key, error IS NULL AS ok FROM records", folder)
+    assert [r["key"] for r in rows] == [r["key"] for r in final] and len(rows) == 16
+    assert {r["ok"] for r in rows} == {"true"}
