@@ -1,6 +1,7 @@
 """The `contour sql` and `contour export` commands: thin layers over sql.py and the exports.
 
-Errors a user can cause are ContourErrors, printed as one line with a non-zero exit.
+Errors a user can cause are ContourErrors; `contour.exits` turns them into one
+`error: ...` line and exit code 2, as for every command.
 """
 
 from __future__ import annotations
@@ -38,23 +39,20 @@ def sql_command(query: str, runs: tuple[str, ...], format_: str, output: str | N
 
         contour sql "SELECT base_task, avg(is_correct::int) FROM records GROUP BY 1" results/run-a
     """
-    try:
-        if not runs:
-            raise ContourError("give at least one RUN (a result folder, .jsonl or .parquet file)")
-        from contour.evaluate.sql import run_sql
-        result = run_sql(query, runs)
-        if output:
-            from contour.evaluate.export import staged_file
-            target = Path(output)
-            if not target.parent.is_dir():
-                raise ContourError(f"cannot write --output '{output}': folder '{target.parent}' does not exist")
-            with staged_file(target) as staged, open(staged, "w", encoding="utf-8", newline="") as handle:
-                write_rows(result.columns, result.rows, format_.lower(), handle)
-            click.echo(f"wrote {output}", err=True)
-        else:
-            write_rows(result.columns, result.rows, format_.lower(), sys.stdout)
-    except ContourError as problem:
-        raise click.ClickException(str(problem)) from None
+    if not runs:
+        raise ContourError("give at least one RUN (a result folder, .jsonl or .parquet file)")
+    from contour.evaluate.sql import run_sql
+    result = run_sql(query, runs)
+    if output:
+        from contour.evaluate.export import staged_file
+        target = Path(output)
+        if not target.parent.is_dir():
+            raise ContourError(f"cannot write --output '{output}': folder '{target.parent}' does not exist")
+        with staged_file(target) as staged, open(staged, "w", encoding="utf-8", newline="") as handle:
+            write_rows(result.columns, result.rows, format_.lower(), handle)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        write_rows(result.columns, result.rows, format_.lower(), sys.stdout)
 
 
 def write_rows(columns: list[str], rows: Iterable[tuple], format_: str, out: TextIO) -> None:
@@ -76,6 +74,7 @@ def write_rows(columns: list[str], rows: Iterable[tuple], format_: str, out: Tex
         for row in cells:
             out.write("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
         out.write(f"({len(cells)} row{'s' if len(cells) != 1 else ''})\n")
+    out.flush()
 
 
 def _text(value: Any) -> str:
@@ -118,23 +117,20 @@ def export_command(run: str, format_: str | None, sft: bool, output: str | None,
     contour export RUN --format dataset --withhold
     contour export RUN --sft --per-point 4      RUN/sft.jsonl
     """
-    try:
-        kind = _export_kind(format_, sft, withhold, all_records, per_point, seed)
-        if kind == "parquet":
-            from contour.evaluate.export import export_parquet
-            done = export_parquet(run, output, overwrite)
-            click.echo(f"wrote {done.rows} records to {done.path}", err=True)
-        elif kind == "dataset":
-            from contour.evaluate.dataset import export_dataset
-            made = export_dataset(run, output, withhold, overwrite)
-            click.echo(f"wrote {made.rows} tests of {len(made.tasks)} task(s) to {made.path}"
-                       + (" (targets, seed and genresult withheld)" if withhold else ""), err=True)
-        else:
-            from contour.evaluate.sft import export_sft
-            traces = export_sft(run, output, all_records, per_point, seed, overwrite)
-            click.echo(f"wrote {traces.rows} traces from {traces.points} points to {traces.path}", err=True)
-    except ContourError as problem:
-        raise click.ClickException(str(problem)) from None
+    kind = _export_kind(format_, sft, withhold, all_records, per_point, seed)
+    if kind == "parquet":
+        from contour.evaluate.export import export_parquet
+        done = export_parquet(run, output, overwrite)
+        click.echo(f"wrote {done.rows} records to {done.path}", err=True)
+    elif kind == "dataset":
+        from contour.evaluate.dataset import export_dataset
+        made = export_dataset(run, output, withhold, overwrite)
+        click.echo(f"wrote {made.rows} tests of {len(made.tasks)} task(s) to {made.path}"
+                   + (" (targets, seed and genresult withheld)" if withhold else ""), err=True)
+    else:
+        from contour.evaluate.sft import export_sft
+        traces = export_sft(run, output, all_records, per_point, seed, overwrite)
+        click.echo(f"wrote {traces.rows} traces from {traces.points} points to {traces.path}", err=True)
 
 
 def _export_kind(format_: str | None, sft: bool, withhold: bool, all_records: bool,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -96,3 +96,24 @@ def write_run(folder: Path, records: Iterable[dict[str, Any]], manifest: dict[st
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest or {"seed": 1, "model": "model-a"}))
     (folder / STATS_FILE).write_text(json.dumps({"calls": 0}))
     return folder
+
+
+def run_command(command, *args) -> "Ran":
+    """A command as the CLI runs it: through contour.exits (one line, exit code)."""
+    from click.testing import CliRunner
+
+    from contour import exits
+    with CliRunner().isolation() as (out, err, _):
+        code = exits.invoke(command, [str(a) for a in args])
+        return Ran(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+@dataclass
+class Ran:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr

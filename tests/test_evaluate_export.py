@@ -12,17 +12,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from contour.evaluate.data_cli import export_command
 from contour.evaluate.sql import run_sql
 from tests.conftest import REPO, run_cli
-from tests.evalfixtures import grid_run, write_run
+from tests.evalfixtures import grid_run, run_command, write_run
 from tests.runhelp import records as read_records
 
 
 def export(*args) -> tuple[int, str]:
-    result = CliRunner().invoke(export_command, [str(a) for a in args])
+    result = run_command(export_command, *args)
     return result.exit_code, result.stderr
 
 
@@ -122,7 +121,7 @@ def test_existing_target_is_kept_unless_overwrite(offline_run, tmp_path):
     target = tmp_path / "records.parquet"
     target.write_text("precious")
     code, err = export(offline_run, "-o", target)
-    assert code != 0 and "already exists; pass --overwrite" in err and err.count("\n") == 1
+    assert code == 2 and "already exists; pass --overwrite" in err and err.count("\n") == 1
     assert target.read_text() == "precious"
     assert export(offline_run, "-o", target, "--overwrite")[0] == 0
     assert target.read_bytes()[:4] == b"PAR1"
@@ -140,12 +139,12 @@ def test_existing_target_is_kept_unless_overwrite(offline_run, tmp_path):
 def test_export_errors_are_one_line(offline_run, args, words):
     code, err = export(offline_run, *args)
     lines = [line for line in err.splitlines() if line.strip()]
-    assert code != 0 and len(lines) == 1 and words in lines[0], err
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], err
 
 
 def test_missing_run_is_one_line(tmp_path):
     code, err = export(tmp_path / "nope")
-    assert code != 0 and "does not exist" in err and err.count("\n") == 1
+    assert code == 2 and "does not exist" in err and err.count("\n") == 1
 
 
 # --- SFT traces -----------------------------------------------------------------------------

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from contour.errors import ContourError
 from contour.evaluate import evaluate
 from contour.evaluate.cli import evaluate_command
 from contour.evaluate.filters import to_sql
-from tests.evalfixtures import grid_run, make_record, write_run
+from tests.evalfixtures import grid_run, make_record, run_command, write_run
 
 RECORD = make_record("007_arithmetic_length-8", params={"length": 8, "depth": 2}, tokens=300,
                      genresult={"has_distractors": True, "nesting": 2, "tags": ["a", "b"],
@@ -127,10 +126,10 @@ def test_a_value_of_the_wrong_type_fails_clearly(pair):
 
 
 def test_typo_in_where_is_one_cli_line_naming_the_nearest_field(pair):
-    result = CliRunner().invoke(evaluate_command, [str(pair), "--where", "genresult.has_distractor"])
-    assert result.exit_code != 0
+    result = run_command(evaluate_command, pair, "--where", "genresult.has_distractor")
+    assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines == ["Error: invalid --where expression 'genresult.has_distractor': no record has the "
+    assert lines == ["error: invalid --where expression 'genresult.has_distractor': no record has the "
                      "field 'genresult.has_distractor'; did you mean 'genresult.has_distractors'?"]
 
 
