@@ -36,7 +36,14 @@ def _run_options(f):
         click.option("--threads", type=click.IntRange(1), default=4, show_default=True,
                      help="Concurrent steps"),
         click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=600.0,
-                     show_default=True, help="Request timeout in seconds"),
+                     show_default=True,
+                     help="Longest silence in seconds before a request is abandoned and retried "
+                          "(streamed: between two chunks; --no-stream: the whole wait)"),
+        click.option("--max-time", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="Cap in seconds on one attempt's total time, even while tokens stream "
+                          "(default: none); running past it is an error, not retried"),
+        click.option("--stream/--no-stream", default=True, show_default=True,
+                     help="Stream completions (SSE); --no-stream for servers that reject it"),
         click.option("--retries", type=click.IntRange(0), default=5, show_default=True,
                      help="Retries per request on 429, 5xx, timeouts and connection errors"),
         click.option("--cache", default="contour-cache.sqlite", show_default=True,
@@ -56,6 +63,9 @@ def _run_options(f):
         click.option("--fail-fast", is_flag=True,
                      help="Stop at the first sample whose test cannot be generated or rendered "
                           "(default: record it as a generation_error/template_error and go on)"),
+        click.option("--heartbeat", type=click.FloatRange(min=0), default=30.0, show_default=True,
+                     help="Seconds without a completion before a line shows the requests in "
+                          "flight and the oldest one's age (0: never)"),
     ]
     for option in reversed(options):
         f = option(f)

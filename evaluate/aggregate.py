@@ -12,6 +12,9 @@ Which records count:
 - a record with no verdict (`is_correct` null, as in offline datasets) is
   counted in `unscored`, never in n;
 - every other record is scored and counts in n.
+
+Latency, time to first token and decode tokens/s percentiles come from the
+records the server answered (`contour.results.timings`), scored or not.
 """
 
 from __future__ import annotations
@@ -23,21 +26,24 @@ from typing import Any
 import numpy as np
 
 from contour.evaluate import stats
+from contour.results.timings import TimingSamples
 
 
 class Tally:
     """Accumulated counts for one group of records."""
 
     __slots__ = ("n", "valid", "correct", "truncated", "correct_truncated",
-                 "errors", "unscored", "guess_sum", "tokens", "tokens_missing")
+                 "errors", "unscored", "guess_sum", "tokens", "tokens_missing", "timings")
 
     def __init__(self) -> None:
         self.n = self.valid = self.correct = self.truncated = 0
         self.correct_truncated = self.errors = self.unscored = self.tokens_missing = 0
         self.guess_sum = 0.0
         self.tokens = array("I")
+        self.timings = TimingSamples()
 
     def add(self, record: dict[str, Any]) -> None:
+        self.timings.add(record)
         if record.get("error") is not None:
             self.errors += 1
             return
@@ -67,9 +73,10 @@ class Tally:
 
     def merge(self, other: "Tally") -> "Tally":
         for name in self.__slots__:
-            if name != "tokens":
+            if name not in ("tokens", "timings"):
                 setattr(self, name, getattr(self, name) + getattr(other, name))
         self.tokens.extend(other.tokens)
+        self.timings.merge(other.timings)
         return self
 
     @property
@@ -101,6 +108,24 @@ class Metrics:
     tokens_p50: float | None
     tokens_p90: float | None
     tokens_per_correct: float | None
+    # Percentiles over the records the server answered; None without any.
+    latency_p50: float | None = None
+    latency_p90: float | None = None
+    latency_p99: float | None = None
+    ttft_p50: float | None = None
+    ttft_p90: float | None = None
+    ttft_p99: float | None = None
+    decode_tps_p50: float | None = None
+    decode_tps_p90: float | None = None
+    decode_tps_p99: float | None = None
+
+
+def _timing_fields(samples: TimingSamples) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for prefix, found in zip(("latency", "ttft", "decode_tps"), samples.summary().values()):
+        for name in ("p50", "p90", "p99"):
+            out[f"{prefix}_{name}"] = found[name] if found else None
+    return out
 
 
 def metrics(tally: Tally) -> Metrics:
@@ -127,6 +152,7 @@ def metrics(tally: Tally) -> Metrics:
         tokens_p50=stats.quantile(tokens, 0.5),
         tokens_p90=stats.quantile(tokens, 0.9),
         tokens_per_correct=total_tokens / tally.correct if tally.correct and len(tokens) else None,
+        **_timing_fields(tally.timings),
     )
 
 

@@ -58,6 +58,14 @@ def _group_value(key: str) -> Formatter:
     return lambda row: "null" if row.get(key) is None else number(row.get(key))
 
 
+def _spread(prefix: str, digits: int) -> Formatter:
+    def show(row: dict[str, Any]) -> str:
+        if row.get(f"{prefix}_p50") is None:
+            return "–"
+        return "/".join(number(row.get(f"{prefix}_{p}"), digits) for p in ("p50", "p90", "p99"))
+    return show
+
+
 def _interval(key: str, digits: int = 3) -> Formatter:
     def show(row: dict[str, Any]) -> str:
         if row.get(key) is None:
@@ -76,6 +84,9 @@ _METRIC_COLUMNS = [
     Column("trunc. rate", _plain("truncation_rate")), Column("invalid rate", _plain("invalid_rate")),
     Column("tokens mean", _plain("tokens_mean", 0)), Column("p50", _plain("tokens_p50", 0)),
     Column("p90", _plain("tokens_p90", 0)), Column("tokens/correct", _plain("tokens_per_correct", 0)),
+    Column("latency s p50/p90/p99", _spread("latency", 2)),
+    Column("ttft s p50/p90/p99", _spread("ttft", 2)),
+    Column("decode tok/s p50/p90/p99", _spread("decode_tps", 0)),
 ]
 _METRIC_KEYS = {f.name for f in fields(Metrics)}
 _TITLES = {"run": "Per run", "task": "Per task", "point": "Per point", "group": "Per group"}

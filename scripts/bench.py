@@ -6,9 +6,16 @@
 generation: per task, tests generated per second and tests generated and
             rendered (zerocot-nosys and multishot) per second, at the middle
             point of configs/full.yaml at degree 1.
-runner:     requests/s and overhead per request of the full online engine
-            (generation, cache, HTTP, scoring, writing) against a local server
-            that answers instantly, at threads x parallel = 1, 16 and 64.
+runner:     requests/s and CPU per request of the full online engine
+            (generation, rendering, cache, HTTP, scoring, records, stats)
+            beside a plain requests+threads client and lm-eval's
+            local-chat-completions client (when importable, here or from
+            $CONTOUR_BENCH_LMEVAL_PYTHON), each in its own process, against
+            one local server (tests/faultserver.py, its own process) that
+            answers after 0 and 50 ms, at C = threads x parallel = 1, 16, 64,
+            256; then a fully cached rerun of 100,000 tests (0 requests sent).
+            Options: runner --requests N --delays 0,50 --concurrency 1,16,64,256
+            --cached N --no-stream (also Contour with --no-stream).
 evaluate:   records/s and peak memory of evaluation at 100k and 1M records.
 passk:      simulated coverage of the 95% intervals of pass@1, pass@2, pass@k,
             maj@k and agreement (contour.evaluate.passk_coverage) over n tests
@@ -19,6 +26,7 @@ sql:        the DuckDB paths (--where/--group-by, contour sql on JSONL and Parqu
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -54,50 +62,275 @@ def bench_generation(seconds: float = 0.5) -> None:
         print(f"{entry.name:<12}{point.point_id[:50]:<52}{rates[0]:>10.0f}{rates[1]:>15.0f}{rates[2]:>17.0f}")
 
 
-def _serve_instantly(port_queue, stop_event) -> None:
-    from tests.faultserver import FaultServer
+# -- runner: Contour beside other clients ------------------------------------------------
 
-    with FaultServer(models=["bench-model"]) as server:
+# C = threads x parallel, as a user would set them for that concurrency.
+SHAPES = {1: (1, 1), 4: (2, 2), 16: (4, 4), 64: (8, 8), 256: (16, 16)}
+LMEVAL_PYTHON_ENV = "CONTOUR_BENCH_LMEVAL_PYTHON"
+BENCH_MODEL = "bench-model"
+
+
+def _serve(port_queue, stop_event, delay: float) -> None:
+    """The far end: tests/faultserver.py answering every request after `delay`
+    seconds, validly (streamed when asked), in a process of its own so it does
+    not share the clients' GIL. Puts its apibase, then at the end its hit count."""
+    from tests.faultserver import Fault, FaultServer
+
+    with FaultServer(models=[BENCH_MODEL], default=Fault(delay=delay)) as server:
         port_queue.put(server.apibase)
         stop_event.wait()
+        port_queue.put(server.hits)
 
 
-def bench_runner() -> None:
-    """The server runs in its own process so it does not share our GIL."""
+class _Server:
+    def __init__(self, delay_s: float):
+        import multiprocessing
+
+        self.queue, self.stop = multiprocessing.Queue(), multiprocessing.Event()
+        self.process = multiprocessing.Process(target=_serve, args=(self.queue, self.stop, delay_s),
+                                               daemon=True)
+
+    def __enter__(self) -> str:
+        self.process.start()
+        return self.queue.get(timeout=60)
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.hits = self.queue.get(timeout=30)
+        self.process.join(timeout=30)
+
+
+def _bench_config(folder: Path, requests: int) -> tuple[Path, int]:
+    """An arithmetic grid of 32 points with enough samples for `requests` distinct tests."""
+    points = 32
+    count = -(-requests // points)
+    config = folder / "bench.yaml"
+    config.write_text(
+        "name: bench\n"
+        f"precision: {{p: {{count: {count}}}}}\n"
+        "tasks:\n"
+        "  - name: arithmetic\n"
+        "    params: {digits: 3, ops: '+-*'}\n"
+        "    manifold: {length: [3, 4, 5, 6, 7, 8, 9, 10], depth: [0, 1, 2, 3]}\n")
+    return config, points * count
+
+
+def _cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _contour_client(apibase: str, concurrency: int, requests: int, extra: list[str]) -> dict:
+    """The whole online engine (generation, rendering, cache, HTTP, scoring,
+    records, stats) as `python runner.py` runs it, quiet, on a fresh cache."""
     import json
-    import multiprocessing
 
-    from contour.spec.config import load_config
-    from contour.spec.manifold import resolve_grid
-    from contour.run.plan import OnlineSettings
-    from contour.run.engine import OnlineOptions, run_online
-    from contour.spec.samplers import load_sampler
-    from contour.spec.templates import load_template
+    from contour.run.options import RunOptions, run
 
-    config = load_config(REPO / "configs" / "full.yaml")
-    points = resolve_grid(config, 0, "corner")
-    print(f"{'threads x parallel':<20}{'requests':>9}{'seconds':>9}{'req/s':>9}{'ms/request':>12}")
-    queue, stop = multiprocessing.Queue(), multiprocessing.Event()
-    server = multiprocessing.Process(target=_serve_instantly, args=(queue, stop), daemon=True)
-    server.start()
-    apibase = queue.get(timeout=30)
-    try:
-        for threads, parallel in [(1, 1), (4, 4), (8, 8)]:
-            with tempfile.TemporaryDirectory() as tmp:
-                settings = OnlineSettings(config, load_template("zerocot-nosys"), 0,
-                                          config.precision(None), "corner", 0,
-                                          model="bench-model", sampler=load_sampler("greedy-2k"))
-                options = OnlineOptions(apibase=apibase, apikey=None, parallel=parallel, threads=threads,
-                                        timeout=30, cache=Path(tmp) / "cache.sqlite", quiet=True)
-                start = time.perf_counter()
-                folder = run_online(settings, points, options, Path(tmp) / "results")
-                elapsed = time.perf_counter() - start
-                n = json.loads((folder / "stats.json").read_text())["total"]["model_calls"]
-            print(f"{threads} x {parallel} = {threads * parallel:<11}{n:>9}{elapsed:>9.2f}"
-                  f"{n / elapsed:>9.1f}{1000 * elapsed / n:>12.2f}")
-    finally:
-        stop.set()
-        server.join(timeout=10)
+    threads, parallel = SHAPES[concurrency]
+    with tempfile.TemporaryDirectory() as tmp:
+        config, _ = _bench_config(Path(tmp), requests)
+        cache = Path(os.environ.get("CONTOUR_BENCH_CACHE") or Path(tmp) / "cache.sqlite")
+        options = RunOptions(
+            config=str(config), template="zerocot-nosys", model=BENCH_MODEL, sampler="greedy-2k",
+            apibase=apibase, threads=threads, parallel=parallel, timeout=60, cache=cache,
+            output=Path(tmp) / "run", quiet=True, stream="--no-stream" not in extra)
+        cpu, start = _cpu_s(), time.perf_counter()
+        folder = run(options)
+        elapsed, cpu = time.perf_counter() - start, _cpu_s() - cpu
+        total = json.loads((folder / "stats.json").read_text())["total"]
+    return {"requests": total["model_calls"], "records": total["records"], "seconds": elapsed,
+            "cpu_s": cpu, "errors": total["error_count"]}
+
+
+def _plain_client(apibase: str, concurrency: int, requests: int) -> dict:
+    """What a careful script does: one requests.Session, a thread pool, JSON bodies."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests as http
+    from requests.adapters import HTTPAdapter
+
+    session = http.Session()
+    session.mount("http://", HTTPAdapter(pool_maxsize=concurrency, max_retries=0))
+    url = apibase + "/chat/completions"
+
+    def one(i: int) -> bool:
+        body = {"model": BENCH_MODEL, "max_tokens": 2048, "temperature": 0.0,
+                "messages": [{"role": "user", "content": f"What is {i} + {i}?"}]}
+        resp = session.post(url, json=body, timeout=60)
+        return resp.status_code == 200 and bool(resp.json()["choices"][0]["message"]["content"])
+
+    cpu, start = _cpu_s(), time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        ok = sum(pool.map(one, range(requests)))
+    elapsed, cpu = time.perf_counter() - start, _cpu_s() - cpu
+    return {"requests": requests, "records": ok, "seconds": elapsed, "cpu_s": cpu,
+            "errors": requests - ok}
+
+
+def _lmeval_client(apibase: str, concurrency: int, requests: int) -> dict:
+    """lm-evaluation-harness's own OpenAI-compatible chat client (aiohttp),
+    `local-chat-completions`, driven through its generate_until."""
+    import json
+    import logging
+
+    logging.disable(logging.WARNING)
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.openai_completions import LocalChatCompletion
+
+    lm = LocalChatCompletion(model=BENCH_MODEL, base_url=apibase + "/chat/completions",
+                             num_concurrent=concurrency, max_retries=3, timeout=60,
+                             tokenized_requests=False)
+    instances = [Instance(request_type="generate_until", doc={}, idx=i, arguments=(
+        _lmeval_chat(json.dumps([{"role": "user", "content": f"What is {i} + {i}?"}])),
+        {"until": [], "max_gen_toks": 2048, "do_sample": False})) for i in range(requests)]
+    cpu, start = _cpu_s(), time.perf_counter()
+    answers = lm.generate_until(instances, disable_tqdm=True)
+    elapsed, cpu = time.perf_counter() - start, _cpu_s() - cpu
+    ok = sum(bool(a) for a in answers)
+    return {"requests": requests, "records": ok, "seconds": elapsed, "cpu_s": cpu,
+            "errors": requests - ok}
+
+
+def _lmeval_chat(text: str):
+    from lm_eval.models.api_models import JsonChatStr
+
+    return JsonChatStr(text)
+
+
+def _client_main(argv: list[str]) -> None:
+    """Child process: `_client KIND APIBASE C N [flags]`; prints one JSON line."""
+    import json
+
+    kind, apibase, concurrency, requests, extra = argv[0], argv[1], int(argv[2]), int(argv[3]), argv[4:]
+    if kind == "contour":
+        result = _contour_client(apibase, concurrency, requests, extra)
+    elif kind == "plain":
+        result = _plain_client(apibase, concurrency, requests)
+    else:
+        result = _lmeval_client(apibase, concurrency, requests)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def _lmeval_python() -> str | None:
+    """A Python that can import lm_eval: $CONTOUR_BENCH_LMEVAL_PYTHON, or this one."""
+    import importlib.util
+
+    configured = os.environ.get(LMEVAL_PYTHON_ENV)
+    if configured:
+        return configured
+    return sys.executable if importlib.util.find_spec("lm_eval") else None
+
+
+def _measure(python: str, kind: str, apibase: str, concurrency: int, requests: int,
+             *extra: str) -> dict | None:
+    """One client in a fresh process (clean CPU accounting, no shared state)."""
+    import json
+    import subprocess
+
+    proc = subprocess.run([python, str(Path(__file__).resolve()), "_client", kind, apibase,
+                           str(concurrency), str(requests), *extra],
+                          capture_output=True, text=True, timeout=1800,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    print(f"  ({kind} at C={concurrency} failed: {(proc.stderr or proc.stdout).strip()[-300:]})")
+    return None
+
+
+def _rate(result: dict | None) -> float | None:
+    return result["requests"] / result["seconds"] if result and result["seconds"] > 0 else None
+
+
+def _fmt(value: float | None, spec: str = ",.0f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def bench_runner(argv: list[str] = ()) -> None:
+    """Contour beside a plain requests+threads client and lm-eval, on one
+    local server per delay, at each concurrency; then a fully cached rerun."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="bench.py runner")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per client and cell")
+    parser.add_argument("--delays", default="0,50", help="server delays in ms")
+    parser.add_argument("--concurrency", default="1,16,64,256", help="values of C = threads x parallel")
+    parser.add_argument("--cached", type=int, default=100_000,
+                        help="tests in the cached-rerun measurement (0: skip it)")
+    parser.add_argument("--no-stream", action="store_true",
+                        help="also measure Contour with --no-stream")
+    args = parser.parse_args(list(argv))
+    lmeval = _lmeval_python()
+    if lmeval is None:
+        print(f"note: lm-eval is not installed here; its column is skipped (pip install "
+              f"'lm-eval[api]' into this Python, or point ${LMEVAL_PYTHON_ENV} at a Python that has it)")
+    levels = [int(c) for c in args.concurrency.split(",")]
+    header = ("| server delay | C | requests+threads | lm-eval (aiohttp) | Contour | Contour / lm-eval "
+              "| Contour / ideal | CPU per request: plain / lm-eval / Contour |")
+    if args.no_stream:
+        header = header.replace("| Contour |", "| Contour | Contour --no-stream |")
+    rows = [header, "|" + "---|" * (header.count("|") - 1)]
+    print(f"up to {args.requests} requests per cell; Contour streams (its default) unless noted; "
+          "the others do not stream; CPU = user + system time of the client's process")
+    for delay_ms in [int(d) for d in args.delays.split(",")]:
+        with _Server(delay_ms / 1000) as apibase:
+            for c in levels:
+                ideal = c / (delay_ms / 1000) if delay_ms else None
+                # A delayed cell lasts about 5 s at the ideal rate (C=1 at 50 ms
+                # would otherwise take 100 s a client), never under 200 requests.
+                n = args.requests if ideal is None else min(args.requests, max(200, int(ideal * 5)))
+                plain = _measure(sys.executable, "plain", apibase, c, n)
+                other = _measure(lmeval, "lmeval", apibase, c, n) if lmeval else None
+                mine = _measure(sys.executable, "contour", apibase, c, n)
+                plain_nostream = (_measure(sys.executable, "contour", apibase, c, n,
+                                           "--no-stream") if args.no_stream else None)
+                cpu = " / ".join(_fmt(1000 * r["cpu_s"] / r["requests"], ".2f") + " ms" if r else "–"
+                                 for r in (plain, other, mine))
+                cells = [f"{delay_ms} ms", f"{c}" + (f" (ideal {ideal:,.0f})" if ideal else ""),
+                         _fmt(_rate(plain)), _fmt(_rate(other)), _fmt(_rate(mine))]
+                if args.no_stream:
+                    cells.append(_fmt(_rate(plain_nostream)))
+                ratio = _rate(mine) / _rate(other) if _rate(mine) and _rate(other) else None
+                cells += [_fmt(ratio, ".2f"),
+                          _fmt(_rate(mine) / ideal if ideal and _rate(mine) else None, ".2f"), cpu]
+                rows.append("| " + " | ".join(cells) + " |")
+                print(rows[-1], flush=True)
+    print()
+    print("\n".join(rows))
+    if args.cached:
+        bench_cached_rerun(args.cached)
+
+
+def bench_cached_rerun(tests: int) -> None:
+    """A run of `tests` tests, then the same run again into a new folder on the
+    same cache: the rerun must send nothing; its wall time is the replay speed."""
+    import json
+
+    print(f"\ncached rerun of {tests:,} tests (first run fills the cache at C=64)")
+    with tempfile.TemporaryDirectory() as tmp:
+        env_cache = Path(tmp) / "cache.sqlite"
+        os.environ["CONTOUR_BENCH_CACHE"] = str(env_cache)
+        try:
+            server = _Server(0.0)
+            with server as apibase:
+                first = _measure(sys.executable, "contour", apibase, 64, tests)
+            sent_first = server.hits
+            server = _Server(0.0)
+            with server as apibase:
+                again = _measure(sys.executable, "contour", apibase, 64, tests)
+            sent_again = server.hits
+        finally:
+            del os.environ["CONTOUR_BENCH_CACHE"]
+    if not (first and again):
+        return
+    print("| run | records | requests sent | seconds | records/s | CPU per record |")
+    print("|---|---|---|---|---|---|")
+    for name, r, sent in (("first (fills the cache)", first, sent_first), ("rerun (all cached)", again, sent_again)):
+        print(f"| {name} | {r['records']:,} | {sent:,} | {r['seconds']:.1f} | "
+              f"{r['records'] / r['seconds']:,.0f} | {1000 * r['cpu_s'] / r['records']:.3f} ms |")
 
 
 def bench_evaluate() -> None:
@@ -130,6 +363,13 @@ def bench_sql() -> None:
 
 
 def main(argv: list[str]) -> None:
+    if argv and argv[0] == "_client":
+        _client_main(argv[1:])
+        return
+    if argv and argv[0] == "runner":        # the one part that takes options
+        print("\n== runner ==")
+        bench_runner(argv[1:])
+        return
     parts = argv or ["generation", "runner", "evaluate", "passk", "sql"]
     for part in parts:
         print(f"\n== {part} ==")

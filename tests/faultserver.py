@@ -14,11 +14,23 @@ Every request is recorded (path, headers, JSON body) for assertions.
 
 `fault_for(request)` picks a fault per request (None: the script, then the
 default), e.g. to fail a fixed, content-chosen subset of prompts.
+
+A request with ``"stream": true`` is answered with server-sent events in
+vLLM 0.32's shape (a role chunk per choice, text chunks interleaved by
+choice index, a finishing chunk per choice, a usage chunk when
+``stream_options.include_usage`` is set, ``data: [DONE]``), unless the fault
+says ``stream=False`` (a server without streaming, which answers plain JSON).
+`Fault.token_delay`, `stall_after` and `error_event` shape the stream. A
+fault's `content`, `null_content`, `reasoning`, and the server's
+`reasoning_field` and `honour_n`, mean the same streamed or not: the
+reasoning trace streams first under the server's reasoning field, per-choice
+contents stream interleaved, and the final usage is the non-streamed one.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import struct
 import threading
@@ -45,7 +57,14 @@ class Fault:
     content: str | None = None      # generated text; None: the server's responder decides
     finish_reason: str = "stop"
     reasoning: str | None = None    # a parsed reasoning trace, sent in the server's reasoning field
+                                    # (streamed: first, as delta.<reasoning_field>)
     null_content: bool = False      # content null, as a reasoning parser sends when cut off thinking
+    # Streaming (only for a request that asks for it):
+    stream: bool = True             # False: answer plain JSON anyway (a server without streaming)
+    token_delay: float = 0.0        # seconds between two text chunks
+    stall_after: int | None = None  # fall silent (until stop()) after this many text chunks
+    cut_after: int | None = None    # drop the connection mid-body after this many text chunks
+    error_event: dict[str, Any] | None = None   # sent as `data: {"error": ...}` instead of finishing
 
 
 def ok(content: str | None = None, finish_reason: str = "stop") -> Fault:
@@ -87,6 +106,24 @@ def empty_choices() -> Fault:
 def bad_request(message: str = "This model's maximum context length is 2048 tokens.",
                 status: int = 400) -> Fault:
     return Fault(status=status, body=vllm_error(message, "BadRequestError", status))
+
+
+def streaming(content: str | list[str] | None = None, token_delay: float = 0.0, **kw: Any) -> Fault:
+    return Fault(content=content, token_delay=token_delay, **kw)
+
+
+def stalls(after_chunks: int, token_delay: float = 0.0) -> Fault:
+    """A stream that sends `after_chunks` text chunks, then nothing (connection open)."""
+    return Fault(stall_after=after_chunks, token_delay=token_delay)
+
+
+def no_streaming(content: str | None = None) -> Fault:
+    return Fault(content=content, stream=False)
+
+
+def text_pieces(content: str) -> list[str]:
+    """Content cut into token-like pieces (a word and its trailing space)."""
+    return re.findall(r"\s*\S+\s*", content) or ([content] if content else [])
 
 
 def vllm_error(message: str, kind: str, code: int) -> dict[str, Any]:
@@ -308,12 +345,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()
             self.close_connection = True
             return
+        request = body if isinstance(body, dict) else {}
+        if (fault.status == 200 and fault.body is None and fault.stream
+                and request.get("stream") is True):
+            content = fault.content if fault.content is not None else server.responder(request)
+            self._stream(server, request, fault, None if fault.null_content else content)
+            return
         if isinstance(fault.body, bytes):
             payload = fault.body
         elif fault.body is not None:
             payload = json.dumps(fault.body).encode()
         else:
-            request = body if isinstance(body, dict) else {}
             content = fault.content if fault.content is not None else server.responder(request)
             if fault.null_content:
                 content = None
@@ -323,3 +365,77 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(fault.status, payload, fault.headers, fault.content_type)
         except OSError:
             self.close_connection = True    # the client gave up (its timeout) first
+
+    def _stream(self, server: "FaultServer", request: dict[str, Any], fault: Fault,
+                content: str | list[str] | None) -> None:
+        n = int(request.get("n") or 1) if server.honour_n else 1
+        texts = content if isinstance(content, list) else [content] * n
+        head = {"id": f"chatcmpl-{time.monotonic_ns()}", "object": "chat.completion.chunk",
+                "created": int(time.time()), "model": request.get("model", DEFAULT_MODEL)}
+        # Per choice: its token-like pieces, the reasoning trace first.
+        thinking = [(server.reasoning_field, p) for p in text_pieces(fault.reasoning or "")]
+        pieces = [thinking + [("content", p) for p in text_pieces(texts[i] or "")] for i in range(n)]
+
+        def chunk(index: int, delta: dict[str, Any], **extra: Any) -> dict[str, Any]:
+            return {**head, "choices": [{"index": index, "delta": delta, "logprobs": None,
+                                         "finish_reason": None, **extra}]}
+
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        # Events are framed into a buffer that is written before every pause
+        # and at the end, so an undelayed stream costs one write (a benchmark
+        # then measures the client, not this server).
+        self._pending: list[bytes] = []
+        try:
+            for i in range(n):
+                self._event(chunk(i, {"role": "assistant", "content": ""}))
+            # Round r sends every choice's r-th piece: choices interleave by index.
+            for r in range(max((len(p) for p in pieces), default=0)):
+                if fault.stall_after is not None and r >= fault.stall_after:
+                    self._flush()
+                    server._stopping.wait()     # silent, connection open, until stop()
+                    self.close_connection = True
+                    return
+                if fault.cut_after is not None and r >= fault.cut_after:
+                    self._flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                if fault.token_delay:
+                    self._flush()
+                    if server._stopping.wait(fault.token_delay):
+                        self.close_connection = True
+                        return
+                for i in range(n):
+                    if r < len(pieces[i]):
+                        key, piece = pieces[i][r]
+                        self._event(chunk(i, {key: piece}))
+            if fault.error_event is not None:
+                self._event({"error": fault.error_event})
+            else:
+                for i in range(n):
+                    self._event(chunk(i, {"content": ""}, finish_reason=fault.finish_reason,
+                                      stop_reason=None))
+                if (request.get("stream_options") or {}).get("include_usage"):
+                    usage = chat_completion(request, texts, fault.finish_reason, fault.reasoning,
+                                            server.reasoning_field, server.honour_n)["usage"]
+                    self._event({**head, "choices": [], "usage": usage})
+            self._frame(b"data: [DONE]\n\n")
+            self._frame(b"")
+            self._flush()
+        except OSError:
+            self.close_connection = True    # the client gave up first
+
+    def _event(self, data: dict[str, Any]) -> None:
+        self._frame(b"data: " + json.dumps(data).encode() + b"\n\n")
+
+    def _frame(self, data: bytes) -> None:
+        self._pending.append(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.wfile.write(b"".join(self._pending))
+            self.wfile.flush()
+            self._pending = []

@@ -90,6 +90,14 @@ def small_config(folder: Path, precision: str = "{count: 8}", lengths=(2, 3), na
 
 def comparable(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Records without what legitimately differs between two runs of the same
-    command (latency, cache hits, attempts), sorted by key."""
+    command (latency, time to first token, decode speed, cache hits,
+    attempts), sorted by key."""
     drop = {"latency_s", "cache_hit", "extra"}
-    return sorted(({k: v for k, v in r.items() if k not in drop} for r in recs), key=lambda r: r["key"])
+    measured = {"ttft_s", "decode_tokens_per_s"}
+
+    def keep(r: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in r.items() if k not in drop}
+        if isinstance(out.get("timings"), dict):
+            out["timings"] = {k: v for k, v in out["timings"].items() if k not in measured}
+        return out
+    return sorted((keep(r) for r in recs), key=lambda r: r["key"])

@@ -126,17 +126,23 @@ def test_error_type_sets():
 
 # -- against the fault server -------------------------------------------------
 
-def test_valid_completion_in_vllm_shape():
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "not-streamed"])
+def test_valid_completion_in_vllm_shape(stream):
     with FaultServer() as server:
         client, sleeps = make_client(server)
+        client.stream = stream
         done = client.complete(body(n=3, temperature=0.7))
     assert done.ok and done.error is None and done.attempts == 1 and not sleeps
     assert [c["message"]["content"] for c in done.response["choices"]] == [DEFAULT_CONTENT] * 3
     assert done.response["choices"][0]["finish_reason"] == "stop"
     assert done.response["usage"]["completion_tokens"] == 3 * len(DEFAULT_CONTENT.split())
     assert done.latency_s > 0
-    assert server.last_body == body(n=3, temperature=0.7)
+    sent = dict(server.last_body)
+    assert (sent.pop("stream", None), sent.pop("stream_options", None)) == (
+        (True, {"include_usage": True}) if stream else (None, None))
+    assert sent == body(n=3, temperature=0.7)
     assert server.last_headers["Authorization"] == f"Bearer {SECRET}"
+    assert (done.timings.ttft_s is not None) == stream
 
 
 def test_no_authorization_header_without_key():

@@ -58,8 +58,10 @@ def test_greedy_keys_and_cache_hits_are_unchanged(tmp_path):
     with fs.FaultServer() as server:
         recs = run(server, tmp_path, count=8, temperature=0.0)
         assert server.hits == 1    # one prompt, greedy: one answer shared, as before
-        body = server.completion_requests[0].body
-        assert "n" not in body and "seed" not in body
+        sent = server.completion_requests[0].body
+        assert sent["stream"] is True and "n" not in sent and "seed" not in sent
+        # The streaming fields are added to the sent body only, never to the key.
+        body = {k: v for k, v in sent.items() if k not in ("stream", "stream_options")}
         assert {r["extra"]["request_key"] for r in recs} == {old_request_key(body)}
         assert sum(r["cache_hit"] for r in recs) == 7
         assert [r["key"] for r in recs] == [f"{recs[0]['task']}-{i}" for i in range(8)]

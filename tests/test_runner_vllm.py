@@ -31,6 +31,9 @@ def test_quick_config_end_to_end_then_rerun_sends_nothing(tiny_server, tmp_path)
         assert r["timings"]["finish_reason"] in ("stop", "length")
         assert r["is_truncated"] == (r["timings"]["finish_reason"] == "length")
         assert r["usage"]["completion_tokens"] <= 24 and r["usage"]["prompt_tokens"] > 0
+        # Streamed by default: time to first token in every record a request produced.
+        assert (r["timings"]["ttft_s"] is None) == r["cache_hit"]
+        assert r["cache_hit"] or 0 < r["timings"]["ttft_s"] <= r["latency_s"]
     # Small grids repeat tests; a repeated test is a repeated request, sent once.
     sent = sum(not r["cache_hit"] for r in recs)
     assert sent > len(recs) // 2

@@ -114,7 +114,16 @@ class RecordWriter:
             raise write_error(path, exc) from None
 
     def write(self, record: ResultRecord) -> None:
-        data = (record.to_json() + "\n").encode("utf-8")
+        self._write_bytes((record.to_json() + "\n").encode("utf-8"))
+
+    def write_many(self, datas: list[dict[str, Any]]) -> None:
+        """Records already turned into dicts, in one write; a failure leaves none
+        of them (the partial text is cut off again)."""
+        if datas:
+            self._write_bytes("".join(json.dumps(d, ensure_ascii=False, separators=(",", ":")) + "\n"
+                                      for d in datas).encode("utf-8"))
+
+    def _write_bytes(self, data: bytes) -> None:
         with self._lock:
             if self._broken is not None:
                 raise self._broken

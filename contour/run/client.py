@@ -20,6 +20,8 @@ error `{"type", "message", "status"}` whose type is one of this closed set:
 - ``empty_choices``: a 2xx JSON object with no or an empty `choices` list.
   Real servers give it transiently (an overloaded or restarting backend
   behind a proxy), so it is retried (bounded) like a malformed reply.
+- ``max_time``: a streamed attempt was still producing tokens when
+  `max_time` ran out. Not retried: it would only start the generation over.
 - ``no_content``: a choice whose `message.content` is missing or null
   although generation was not cut off and no reasoning came with it. Not
   retried, for the same reason. (Null content with finish_reason "length" is
@@ -30,8 +32,17 @@ error `{"type", "message", "status"}` whose type is one of this closed set:
 `TRANSIENT_ERRORS` is the retried subset. Retries follow `RetryPolicy`: at
 most `max_retries` extra attempts, with exponential backoff and full jitter
 between them; a Retry-After header replaces the draw (capped at backoff_max).
-Only the request timeout bounds one attempt (requests' read timeout: the
-longest silence, which for a non-streaming completion is the whole wait).
+Streaming (the default, `contour.run.stream`): the request timeout is the
+longest silence between two chunks (requests' read timeout), so a long
+generation that keeps producing tokens never times out, while a server that
+stops sending is abandoned after `timeout` seconds of silence and retried;
+`max_time`, if set, caps one attempt's total time, and running past it is
+the error ``max_time``, not retried (the generation was still producing, a
+retry would only start it over). A server that answers a streamed request
+with plain JSON is read as such, so streaming is safe to leave on; turn it
+off (`stream=False`, ``--no-stream``) only for a server that rejects the
+``stream`` field. Without streaming the timeout bounds the whole wait for
+the answer, and `max_time` shortens it.
 
 The API key is sent in the Authorization header only; every message this
 module produces is scrubbed of it, and of any credential in the URL
@@ -56,6 +67,7 @@ from requests.adapters import HTTPAdapter
 from contour.errors import ContourError
 from contour.run.reasoning import server_reasoning
 from contour.masking import mask_url, redact, url_userinfo
+from contour.run import stream as sse
 
 TIMEOUT = "timeout"
 CONNECTION = "connection"
@@ -65,9 +77,10 @@ CLIENT_ERROR = "client_error"
 MALFORMED_RESPONSE = "malformed_response"
 EMPTY_CHOICES = "empty_choices"
 NO_CONTENT = "no_content"
+MAX_TIME = "max_time"
 
 ERROR_TYPES = frozenset({TIMEOUT, CONNECTION, RATE_LIMITED, SERVER_ERROR, CLIENT_ERROR,
-                         MALFORMED_RESPONSE, EMPTY_CHOICES, NO_CONTENT})
+                         MALFORMED_RESPONSE, EMPTY_CHOICES, NO_CONTENT, MAX_TIME})
 # Failures that say nothing about the request itself: retried here, and
 # worth sending again when an interrupted run resumes.
 TRANSIENT_ERRORS = frozenset({TIMEOUT, CONNECTION, RATE_LIMITED, SERVER_ERROR,
@@ -152,6 +165,8 @@ class Completion:
     error: dict[str, Any] | None      # {"type", "message", "status"} on failure
     latency_s: float                  # wall time of complete(), retries and waits included
     attempts: int                     # requests actually sent
+    # Of the successful attempt: time to first token and decode rate (None unless streamed).
+    timings: sse.StreamTimings = sse.NO_TIMINGS
 
     @property
     def ok(self) -> bool:
@@ -242,6 +257,7 @@ class _Attempt:
     response: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     retry_after: float | None = None    # seconds the server asked us to wait
+    timings: sse.StreamTimings = sse.NO_TIMINGS
 
 
 class ChatClient:
@@ -260,14 +276,19 @@ class ChatClient:
     def __init__(self, apibase: str, api_key: str | None = None, timeout: float = 600.0,
                  retry: RetryPolicy = RetryPolicy(), session: requests.Session | None = None,
                  *, pool_size: int = 16, sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, stream: bool = True,
+                 max_time: float | None = None) -> None:
         if timeout <= 0:
             raise ContourError(f"--timeout {timeout}: must be a positive number of seconds")
+        if max_time is not None and max_time <= 0:
+            raise ContourError(f"--max-time {max_time}: must be a positive number of seconds")
         if pool_size < 1:
             raise ValueError(f"pool_size must be >= 1, got {pool_size}")
         self.apibase = normalize_apibase(apibase)
         self._userinfo = url_userinfo(self.apibase)
         self.timeout = float(timeout)
+        self.max_time = None if max_time is None else float(max_time)
+        self.stream = stream
         self.retry = retry
         self._api_key = api_key or None
         self._headers = {"Content-Type": "application/json"}
@@ -279,7 +300,7 @@ class ChatClient:
         self._rng = rng or random.Random()
 
     def __repr__(self) -> str:
-        return f"ChatClient({mask_url(self.apibase)!r}, timeout={self.timeout})"
+        return f"ChatClient({mask_url(self.apibase)!r}, timeout={self.timeout}, stream={self.stream})"
 
     def close(self) -> None:
         if self._owns_session:
@@ -368,17 +389,24 @@ class ChatClient:
             retryable = outcome.error is not None and outcome.error["type"] in TRANSIENT_ERRORS
             if not retryable or attempts > self.retry.max_retries:
                 return Completion(outcome.response, outcome.error,
-                                  time.monotonic() - start, attempts)
+                                  time.monotonic() - start, attempts, outcome.timings)
             self._sleep(self.retry.delay(attempts - 1, self._rng.random(), outcome.retry_after))
 
     def _attempt(self, body: dict[str, Any]) -> _Attempt:
         url = f"{self.apibase}/chat/completions"
+        if self.stream:
+            payload, timeout = sse.streaming_body(body), self.timeout
+        else:
+            payload = body
+            timeout = self.timeout if self.max_time is None else min(self.timeout, self.max_time)
+        sent_at = time.monotonic()
         try:
-            resp = self._session.post(url, json=body, headers=self._headers, timeout=self.timeout)
+            resp = self._session.post(url, json=payload, headers=self._headers, timeout=timeout,
+                                      stream=self.stream)
         except requests.exceptions.InvalidJSONError:
             raise
         except requests.Timeout:
-            return self._failure(TIMEOUT, f"no answer from {url} within {self.timeout:g} s", None)
+            return self._failure(TIMEOUT, f"no answer from {url} within {timeout:g} s", None)
         except requests.RequestException as exc:
             return self._failure(CONNECTION, f"{url}: {_transport_reason(exc)}", None)
 
@@ -387,16 +415,42 @@ class ChatClient:
             retry_after = None
             if status in (429, 503):
                 retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-            message = f"HTTP {status}: {server_error_message(resp.text)}"
+            try:
+                text = resp.text
+            except requests.RequestException as exc:
+                text = f"(body lost: {_transport_reason(exc)})"
+            message = f"HTTP {status}: {server_error_message(text)}"
             return self._failure(classify_status(status), message, status, retry_after)
-        try:
-            data = resp.json()
-        except ValueError:
-            return self._failure(MALFORMED_RESPONSE, "the response body is not valid JSON", status)
+        timings = sse.NO_TIMINGS
+        if self.stream and resp.headers.get("Content-Type", "").startswith(sse.EVENT_STREAM):
+            try:
+                data, timings = sse.read_event_stream(resp, sent_at, self.max_time)
+            except sse.StreamStalled:
+                return self._failure(TIMEOUT, f"{url}: the stream fell silent for "
+                                     f"{self.timeout:g} s (--timeout)", status)
+            except sse.StreamCut as exc:
+                return self._failure(CONNECTION, f"{url}: the stream broke off ({exc})", status)
+            except sse.StreamTooLong as exc:
+                return self._failure(MAX_TIME, str(exc), status)
+            except sse.StreamMalformed as exc:
+                return self._failure(MALFORMED_RESPONSE, str(exc), status)
+            except sse.StreamErrorEvent as exc:
+                code = exc.status if exc.status and exc.status >= 400 else 500
+                return self._failure(classify_status(code), f"error in the stream: {exc.message}",
+                                     exc.status)
+        else:
+            # Not an event stream (streaming off, or a server that ignores `stream`).
+            try:
+                data = json.loads(resp.content)     # bytes: json detects the UTF encoding
+            except ValueError:
+                return self._failure(MALFORMED_RESPONSE, "the response body is not valid JSON", status)
+            except requests.RequestException as exc:
+                # With stream=True the body is read only now, so a lost connection surfaces here.
+                return self._failure(CONNECTION, f"{url}: {_transport_reason(exc)}", status)
         problem = check_chat_response(data)
         if problem is not None:
             return self._failure(problem[0], problem[1], status)
-        return _Attempt(response=data)
+        return _Attempt(response=data, timings=timings)
 
     def _failure(self, kind: str, message: str, status: int | None,
                  retry_after: float | None = None) -> _Attempt:

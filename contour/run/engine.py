@@ -1,8 +1,12 @@
 """The online engine: steps of (point, round) sent to a server, scored, recorded.
 
-Concurrency: `threads` step workers; each step runs its missing samples on a
-pool of `parallel` threads, so at most threads x parallel requests are in
-flight. Adaptive precision: when a round of a point completes, the next round
+Concurrency: `threads` step workers and one pool of threads x parallel
+request threads shared by the whole run, so at most threads x parallel
+requests are in flight. A step builds its tests, looks up and claims all
+their cache keys in one query and one transaction, records its cache hits
+on the spot in one write, and hands the rest to the request pool; responses
+reach the cache through its writer thread (committed in batches, each with
+its claim's release). A record becomes a dict once, shallowly. Adaptive precision: when a round of a point completes, the next round
 is scheduled unless the point has reached `max_rounds`, its accuracy's 95%
 Wilson half-width is within `target_halfwidth`, or its truncation rate exceeds
 `max_truncation`.
@@ -33,13 +37,13 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from contour.run.cache import ResponseCache
+from contour.run.cache import Claim, ResponseCache
 from contour.run.client import TRANSIENT_ERRORS, ChatClient, RetryPolicy, normalize_apibase
 from contour.errors import ContourError
 from contour.evaluate.stats import wilson_interval
@@ -48,14 +52,14 @@ from contour.masking import mask_url
 from contour.results.manifest import build_manifest, run_fingerprint
 from contour.spec.manifold import Point
 from contour.results.writer import RecordWriter, records_path, write_json_atomic
-from contour.run.fetch import CompletionFetcher
+from contour.run.fetch import CompletionFetcher, Fetched, Found
 from contour.run.plan import OnlineSettings, SampleError, Step, build_record, failed_record, record_key
 from contour.run.progress import Progress
 from contour.results.schema import MANIFEST_FILE, STATS_FILE, ResultRecord
 from contour.run.resume import Claimed, Outcome, claim_folder, find_run, load_finished
 from contour.run.scoring import score_record
 from contour.run.livestats import RunStats
-from contour.run.sampling import plan_draws, sample_identity
+from contour.run.sampling import Draw, plan_draws, sample_identity
 
 ONLINE_MODE = {"online": True}
 
@@ -66,13 +70,16 @@ class OnlineOptions:
     apikey: str | None
     parallel: int = 4
     threads: int = 4
-    timeout: float = 600.0
+    timeout: float = 600.0          # longest silence (streamed) or whole wait (not streamed)
     retries: int = 5
     cache: Path = Path("contour-cache.sqlite")
     shuffle: bool = False
     quiet: bool = False
     completions: int = 1
     fail_fast: bool = False     # stop at the first sample that cannot be generated or rendered
+    stream: bool = True
+    max_time: float | None = None   # cap on one attempt's total time
+    heartbeat: float = 30.0         # seconds without a completion before an in-flight line
 
 
 def online_mode(options: OnlineOptions) -> dict[str, Any]:
@@ -90,7 +97,8 @@ def connect(settings: OnlineSettings, options: OnlineOptions) -> tuple[ChatClien
     sampler asking for `max_tokens: "model"` gets the served context length."""
     client = ChatClient(options.apibase, api_key=options.apikey, timeout=options.timeout,
                         retry=RetryPolicy(max_retries=options.retries),
-                        pool_size=options.threads * options.parallel)
+                        pool_size=options.threads * options.parallel,
+                        stream=options.stream, max_time=options.max_time)
     client.check_model(settings.model)
     sampler = settings.sampler
     if sampler.params.get("max_tokens") == "model":
@@ -105,9 +113,16 @@ def connect(settings: OnlineSettings, options: OnlineOptions) -> tuple[ChatClien
 def open_cache(options: OnlineOptions) -> ResponseCache:
     # A waiter on another thread's or process's claim gives up (and sends
     # the request itself) only after the worst case of one complete() call.
+    # A streamed attempt is bounded by --max-time, not --timeout; without a
+    # cap the claim's heartbeat, not this wait, tells a live sender from a dead one.
     retry = RetryPolicy(max_retries=options.retries)
-    worst = options.timeout * (retry.max_retries + 1) + retry.backoff_max * retry.max_retries
+    attempt = max(options.timeout, options.max_time or 0)
+    worst = attempt * (retry.max_retries + 1) + retry.backoff_max * retry.max_retries
     return ResponseCache(options.cache, max_wait=worst + 60)
+
+
+class _FailFast(ContourError):
+    """A sample could not be generated or rendered under --fail-fast."""
 
 
 class Engine:
@@ -122,7 +137,6 @@ class Engine:
         self.folder = folder
         self.client = client
         self.cache = cache
-        self.fetcher = CompletionFetcher(client, cache)
         self.manifest = manifest if manifest is not None else {}
         self.stats = RunStats(folder / STATS_FILE)
         self.stop = threading.Event()
@@ -136,7 +150,9 @@ class Engine:
         earlier = load_finished(folder, self._keep)
         self.finished, self.dropped, self.started = earlier.kept, earlier.retried, earlier.started
         self.writer = RecordWriter(records_path(folder))
-        self.progress = Progress(0, enabled=not options.quiet)
+        self.progress = Progress(0, enabled=not options.quiet, heartbeat_s=options.heartbeat or None)
+        self.fetcher = CompletionFetcher(client, cache, sending=self.progress.sending)
+        self._requests: ThreadPoolExecutor | None = None    # the run's request threads
 
     # -- the work --------------------------------------------------------
     def _keep(self, record: dict[str, Any]) -> None:
@@ -151,6 +167,8 @@ class Engine:
             self._announce(step)
         running: dict[Future, Step] = {}
         pool = ThreadPoolExecutor(self.options.threads, thread_name_prefix="step")
+        self._requests = ThreadPoolExecutor(self.options.threads * self.options.parallel,
+                                            thread_name_prefix="req")
         try:
             while queue or running:
                 while queue and len(running) < self.options.threads and not self.stop.is_set():
@@ -161,6 +179,7 @@ class Engine:
                 done, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
                 if self.failure is not None:
                     raise self.failure
+                self.cache.check()      # a failed background commit stops the run now
                 for future in done:
                     step = running.pop(future)
                     future.result()
@@ -172,8 +191,11 @@ class Engine:
         except BaseException:
             self.stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
+            self._requests.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+        self._requests.shutdown(wait=True)
+        self.cache.flush()
 
     def _missing(self, step: Step, sample: int) -> list[int]:
         """The completions of a sample that have no record yet."""
@@ -186,62 +208,131 @@ class Engine:
 
     def _run_step(self, step: Step) -> None:
         todo = [s for s in step.samples if self._missing(step, s)]
-        if not todo:
+        if not todo or self.stop.is_set():
             return
-        with ThreadPoolExecutor(min(self.options.parallel, len(todo)), thread_name_prefix="req") as pool:
-            for future in [pool.submit(self._run_sample, step, s) for s in todo]:
-                future.result()
-
-    def _run_sample(self, step: Step, sample: int) -> None:
-        if self.stop.is_set():
-            return
+        planned: list[tuple[int, ResultRecord, list[Draw]]] = []
+        stopped: _FailFast | None = None
+        for sample in todo:
+            try:
+                got = self._plan(step, sample)
+            except _FailFast as exc:
+                # --fail-fast: the samples before this one still run, then the run stops.
+                stopped = exc
+                break
+            if got is not None:
+                planned.append((sample, *got))
+        # One query and one claim transaction for the whole step.
+        started = time.monotonic()
+        found = self.fetcher.lookup([d for _, _, draws in planned for d in draws])
+        looked_up_s = time.monotonic() - started
+        hits: list[ResultRecord] = []
+        to_send: list[tuple[int, ResultRecord, list[Draw], dict[str, Found]]] = []
+        given: set[str] = set()
+        for sample, template, draws in planned:
+            values = [found.get(d.key) for d in draws]
+            if all(isinstance(v, dict) for v in values):
+                for d, v in zip(draws, values):
+                    assert isinstance(v, dict)
+                    hits.append(self._record(step, sample, template,
+                                             Fetched(d, v, None, 0, True, looked_up_s)))
+                continue
+            mine: dict[str, Found] = {}
+            for d, v in zip(draws, values):
+                # Two tests with one body (greedy): the first sends, the second waits for it.
+                mine[d.key] = None if isinstance(v, Claim) and d.key in given else v
+                if isinstance(v, Claim):
+                    given.add(d.key)
+            to_send.append((sample, template, draws, mine))
+        futures: list[Future] = []
         try:
-            self._sample(step, sample)
-        except BaseException as exc:    # noqa: BLE001 - handed to the main thread, which stops the run
-            with self._lock:
-                if self.failure is None:
-                    self.failure = exc
-            self.stop.set()
+            self._finish_many(hits)     # a step's cache hits: one write
+            assert self._requests is not None
+            for sample, template, draws, mine in to_send:
+                futures.append(self._requests.submit(self._run_sample, step, sample, template,
+                                                     draws, mine, looked_up_s))
+        except BaseException:
+            for _, _, draws, mine in to_send[len(futures):]:   # never sent: give their claims back
+                self._release(mine, draws)
+            raise
+        for future in futures:
+            future.result()
+        if stopped is not None:
+            raise stopped
 
-    def _sample(self, step: Step, sample: int) -> None:
+    def _release(self, found: dict[str, Found], draws: list[Draw]) -> None:
+        for d in draws:
+            claim = found.get(d.key)
+            if isinstance(claim, Claim):
+                self.cache.release(claim)
+
+    def _plan(self, step: Step, sample: int) -> tuple[ResultRecord, list[Draw]] | None:
+        """The record template and the missing draws of a sample; None after
+        recording a generation/template error for it."""
         point = step.point
         try:
             # A template never scored itself: each completion's record is a fresh copy.
             template = build_record(self.settings, point, sample, step.round)
         except SampleError as exc:
             if self.options.fail_fast:
-                raise ContourError(f"{exc}; stopped by --fail-fast (run the same command again "
+                raise _FailFast(f"{exc}; stopped by --fail-fast (run the same command again "
                                    "to resume)") from None
             failed = failed_record(self.settings, exc, step.round)
-            for c in self._missing(step, sample):
-                self._finish(replace(failed, completion=c, key=record_key(point, sample, c)))
-            return
+            self._finish_many([replace(failed, completion=c, key=record_key(point, sample, c))
+                               for c in self._missing(step, sample)])
+            return None
         identity = sample_identity(self.settings.seed, point.task, point.version, point.params, sample)
         draws = plan_draws(self.settings.sampler, self.settings.model, template.messages, identity,
                            self._missing(step, sample))
-        for fetched in self.fetcher.fetch(draws, self.stop):
-            error = fetched.error
-            if self.stop.is_set() and error and error.get("type") in TRANSIENT_ERRORS:
-                continue    # an interrupted request: leave it to the resume
-            c = fetched.draw.completion
-            record = replace(template, completion=c, extra={}, key=record_key(point, sample, c))
-            score_record(record, fetched.response, error)
-            record.latency_s = round(fetched.latency_s, 4)
-            record.cache_hit = fetched.cache_hit
-            record.extra.update(attempts=fetched.attempts, request_key=fetched.draw.key)
-            if fetched.draw.seed is not None:
-                record.extra["request_seed"] = fetched.draw.seed
-            self._finish(record)
+        return template, draws
 
-    def _finish(self, record: ResultRecord) -> None:
-        data = asdict(record)
-        outcome = Outcome.of(data)
+    def _run_sample(self, step: Step, sample: int, template: ResultRecord, draws: list[Draw],
+                    found: dict[str, Found], looked_up_s: float) -> None:
+        if self.stop.is_set():
+            self._release(found, draws)
+            return
+        try:
+            records = []
+            for fetched in self.fetcher.fetch(draws, self.stop, found, looked_up_s,
+                                              lambda c: record_key(step.point, sample, c)):
+                error = fetched.error
+                if self.stop.is_set() and error and error.get("type") in TRANSIENT_ERRORS:
+                    continue    # an interrupted request: leave it to the resume
+                records.append(self._record(step, sample, template, fetched))
+            self._finish_many(records)
+        except BaseException as exc:    # noqa: BLE001 - handed to the main thread, which stops the run
+            with self._lock:
+                if self.failure is None:
+                    self.failure = exc
+            self.stop.set()
+
+    def _record(self, step: Step, sample: int, template: ResultRecord, fetched: Fetched) -> ResultRecord:
+        c = fetched.draw.completion
+        record = replace(template, completion=c, extra={}, key=record_key(step.point, sample, c))
+        score_record(record, fetched.response, fetched.error)
+        # Every record has the timing keys; null for cache hits and unstreamed requests.
+        record.timings = {**(record.timings or {}), **fetched.timings.as_dict()}
+        record.latency_s = round(fetched.latency_s, 4)
+        record.cache_hit = fetched.cache_hit
+        record.extra.update(attempts=fetched.attempts, request_key=fetched.draw.key)
+        if fetched.draw.seed is not None:
+            record.extra["request_seed"] = fetched.draw.seed
+        return record
+
+    def _finish_many(self, records: list[ResultRecord]) -> None:
+        if not records:
+            return
+        # Shallow: asdict() would deep-copy messages and genresult for nothing
+        # (the record is not touched again), and cost more than the scoring.
+        datas = [dict(vars(r)) for r in records]
+        outcomes = [Outcome.of(d) for d in datas]
         with self._lock:
-            self.writer.write(record)
-            self.finished[record.key] = outcome
-            self._by_point.setdefault(record.task, []).append(outcome)
-        self.stats.add(data, from_this_session=True)
-        self.progress.completed(cache_hit=bool(record.cache_hit))
+            self.writer.write_many(datas)
+            for record, outcome in zip(records, outcomes):
+                self.finished[record.key] = outcome
+                self._by_point.setdefault(record.task, []).append(outcome)
+        for record, data in zip(records, datas):
+            self.stats.add(data, from_this_session=True)
+            self.progress.completed(cache_hit=bool(record.cache_hit))
 
     def _next_round(self, step: Step) -> Step | None:
         precision = self.settings.precision

@@ -1,9 +1,13 @@
 """Getting the draws of one test: from the cache, else from the server.
 
-`CompletionFetcher.fetch(draws)` claims every missing draw's cache key (in
-completion order, so two processes never wait on each other in a cycle),
-sends the claimed ones in batches (`contour.run.sampling.batches`), stores
-each completion under its own key and releases the claims.
+`CompletionFetcher.fetch(draws)` looks up every draw's cache key and claims
+the missing ones in one query and one transaction (`lookup`, which the
+engine calls once for a whole step), sends the claimed ones in batches
+(`contour.run.sampling.batches`; streamed or not, an `n`-request's choices
+come apart by index), and hands each completion to the cache's writer
+(`ResponseCache.store`), which commits it and releases its claim in one
+transaction. A key another sender holds is waited for (`get_or_claim`) only
+after this test's own requests went out.
 
 Whether the server honours `n` is learned from its replies, once per run:
 - all n choices come back: it does;
@@ -19,12 +23,18 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, ContextManager, Sequence
 
 from contour.run.cache import Claim, ResponseCache
 from contour.run.client import CLIENT_ERROR, ChatClient
 from contour.run.sampling import Draw, batch_body, batches, split_response
+from contour.run.stream import NO_TIMINGS, StreamTimings
+
+# What the cache said about a draw's key: its response, a Claim to send it,
+# or None (another sender holds it).
+Found = dict[str, Any] | Claim | None
 
 
 @dataclass
@@ -37,65 +47,113 @@ class Fetched:
     attempts: int           # HTTP attempts charged to it: a shared request's go to its first draw
     cache_hit: bool
     latency_s: float        # its request's wall time (a shared request's, for each), or the cache read
+    timings: StreamTimings = NO_TIMINGS     # a streamed request's (a shared one's, for each)
 
 
 class CompletionFetcher:
-    def __init__(self, client: ChatClient, cache: ResponseCache, use_n: bool = True):
+    def __init__(self, client: ChatClient, cache: ResponseCache, use_n: bool = True,
+                 sending: Callable[[str], ContextManager[Any]] | None = None):
         self.client = client
         self.cache = cache
         self.n_supported: bool | None = None if use_n else False
+        # Marks a request in flight (the progress heartbeat); label: its first key.
+        self._sending = sending or (lambda label: nullcontext())
 
-    def fetch(self, draws: Sequence[Draw], stop: threading.Event | None = None) -> list[Fetched]:
-        """Results in the order of `draws`; after `stop` is set, unsent draws are left out."""
+    def lookup(self, draws: Sequence[Draw]) -> dict[str, Found]:
+        """Every draw's key looked up, the missing ones claimed (one query, one transaction)."""
+        return self.cache.lookup_many([d.key for d in draws])
+
+    def fetch(self, draws: Sequence[Draw], stop: threading.Event | None = None,
+              found: dict[str, Found] | None = None, looked_up_s: float = 0.0,
+              label: Callable[[int], str] | None = None) -> list[Fetched]:
+        """Results in the order of `draws`; after `stop` is set, unsent draws are
+        left out. `found`: their `lookup`, when the caller made it already;
+        `label`: a completion's name while its request is in flight (default: its key)."""
+        named: Callable[[Draw], str] = (lambda d: d.key) if label is None else (lambda d: label(d.completion))
+        started = time.monotonic()
+        if found is None:
+            found = self.lookup(draws)
+            looked_up_s = time.monotonic() - started
         results: dict[int, Fetched] = {}
         claims: dict[int, Claim] = {}
+        waiting: list[Draw] = []
         try:
             for draw in draws:
-                started = time.monotonic()
+                got = found.get(draw.key)
+                if isinstance(got, Claim):
+                    claims[draw.completion] = got
+                elif got is None:
+                    waiting.append(draw)
+                else:
+                    results[draw.completion] = Fetched(draw, got, None, 0, True, looked_up_s)
+            self._send_claimed([d for d in draws if d.completion in claims], claims, results, stop, named)
+            for draw in waiting:
+                # Another sender holds it: wait for its value, or take it over.
+                if stop is not None and stop.is_set():
+                    break
+                waited = time.monotonic()
                 got = self.cache.get_or_claim(draw.key)
                 if isinstance(got, Claim):
                     claims[draw.completion] = got
+                    self._send_claimed([draw], claims, results, stop, named)
                 else:
                     results[draw.completion] = Fetched(draw, got, None, 0, True,
-                                                       time.monotonic() - started)
-            pending = [d for d in draws if d.completion in claims]
-            for batch in batches(pending, self.n_supported is not False):
-                if stop is not None and stop.is_set():
-                    break
-                for fetched in self._send(batch):
-                    if fetched.response is not None:
-                        self.cache.put(fetched.draw.key, fetched.response)
-                    results[fetched.draw.completion] = fetched
+                                                       time.monotonic() - waited)
         finally:
+            problem: BaseException | None = None
             for claim in claims.values():
-                self.cache.release(claim)
+                try:
+                    self.cache.release(claim)
+                except BaseException as exc:    # noqa: BLE001 - release the rest, raise the first
+                    problem = problem or exc
+            if problem is not None:
+                raise problem
         return [results[d.completion] for d in draws if d.completion in results]
 
-    def _single(self, draw: Draw) -> Fetched:
-        done = self.client.complete(draw.body)
-        return Fetched(draw, done.response, done.error, done.attempts, False, done.latency_s)
+    def _send_claimed(self, pending: list[Draw], claims: dict[int, Claim],
+                      results: dict[int, Fetched], stop: threading.Event | None,
+                      named: Callable[[Draw], str]) -> None:
+        for batch in batches(pending, self.n_supported is not False):
+            if stop is not None and stop.is_set():
+                break
+            for fetched in self._send(batch, named):
+                if fetched.response is not None:
+                    # Committed with its claim's release, in the writer's next batch.
+                    c = fetched.draw.completion
+                    self.cache.store(fetched.draw.key, fetched.response, claims.get(c))
+                    claims.pop(c, None)
+                results[fetched.draw.completion] = fetched
 
-    def _send(self, batch: list[Draw]) -> list[Fetched]:
+    def _single(self, draw: Draw, named: Callable[[Draw], str]) -> Fetched:
+        with self._sending(named(draw)):
+            done = self.client.complete(draw.body)
+        return Fetched(draw, done.response, done.error, done.attempts, False, done.latency_s,
+                       done.timings)
+
+    def _send(self, batch: list[Draw], named: Callable[[Draw], str]) -> list[Fetched]:
         if len(batch) == 1 or self.n_supported is False:
-            return [self._single(d) for d in batch]
-        done = self.client.complete(batch_body(batch))
+            return [self._single(d, named) for d in batch]
+        with self._sending(named(batch[0])):
+            done = self.client.complete(batch_body(batch))
         if done.response is not None:
             parts = split_response(done.response, batch)
-            out = [Fetched(d, part, None, done.attempts if i == 0 else 0, False, done.latency_s)
+            out = [Fetched(d, part, None, done.attempts if i == 0 else 0, False, done.latency_s,
+                           done.timings)
                    for i, (d, part) in enumerate(zip(batch, parts)) if part is not None]
             missing = [d for d, part in zip(batch, parts) if part is None]
             if missing:
                 self.n_supported = False
-                return out + [self._single(d) for d in missing]
+                return out + [self._single(d, named) for d in missing]
             self.n_supported = True
             return out
         error = done.error or {"type": "unknown", "message": "no response"}
         if error["type"] == CLIENT_ERROR and self.n_supported is None:
-            first = self._single(batch[0])
+            first = self._single(batch[0], named)
             first.attempts += done.attempts
             if first.response is not None:
                 self.n_supported = False
-                return [first] + [self._single(d) for d in batch[1:]]
-            return [first] + [Fetched(d, None, error, 0, False, done.latency_s) for d in batch[1:]]
-        return [Fetched(d, None, error, done.attempts if i == 0 else 0, False, done.latency_s)
-                for i, d in enumerate(batch)]
+                return [first] + [self._single(d, named) for d in batch[1:]]
+            return [first] + [Fetched(d, None, error, 0, False, done.latency_s, done.timings)
+                              for d in batch[1:]]
+        return [Fetched(d, None, error, done.attempts if i == 0 else 0, False, done.latency_s,
+                        done.timings) for i, d in enumerate(batch)]

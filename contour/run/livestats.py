@@ -4,7 +4,9 @@ Every counter is a sum over the run's records (resumed ones included), so the
 file can always be checked against records.jsonl; `model_calls` counts
 records the server answered in this run (not from the cache), `http_attempts`
 every HTTP attempt including retries. Tokens per second use only completion
-tokens the server generated during this session's wall time.
+tokens the server generated during this session's wall time. `timings`
+holds the p50/p90/p99 of latency, time to first token and decode tokens/s of
+the records the server answered (`contour.results.timings`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contour.results.timings import TimingSamples
 from contour.results.writer import write_json_atomic
 
 
@@ -31,9 +34,11 @@ class Tally:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     errors: Counter = field(default_factory=Counter)
+    timings: TimingSamples = field(default_factory=TimingSamples)
 
     def add(self, record: dict[str, Any]) -> None:
         self.records += 1
+        self.timings.add(record)
         usage = record.get("usage") or {}
         self.prompt_tokens += usage.get("prompt_tokens") or 0
         self.completion_tokens += usage.get("completion_tokens") or 0
@@ -49,8 +54,9 @@ class Tally:
         self.http_attempts += (record.get("extra") or {}).get("attempts", 0)
 
     def as_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k != "errors"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("errors", "timings")}
         out["errors"] = dict(sorted(self.errors.items()))
+        out["timings"] = self.timings.summary()
         out["error_count"] = sum(self.errors.values())
         return out
 

@@ -35,6 +35,8 @@ class RunOptions:
     parallel: int = 4
     threads: int = 4
     timeout: float = 600.0
+    max_time: float | None = None
+    stream: bool = True
     retries: int = 5
     cache: Path = Path("contour-cache.sqlite")
     shuffle: bool = False
@@ -44,6 +46,7 @@ class RunOptions:
     quiet: bool = False
     completions: int = 1
     fail_fast: bool = False
+    heartbeat: float = 30.0
 
 
 def prepare(opts: RunOptions) -> tuple[RunSettings, list[Point]]:
@@ -110,6 +113,7 @@ def run(opts: RunOptions) -> Path:
     online = OnlineOptions(
         apibase=apibase, apikey=opts.apikey or os.environ.get("OPENAI_API_KEY"),
         parallel=opts.parallel, threads=opts.threads, timeout=opts.timeout,
-        retries=opts.retries, cache=Path(opts.cache), shuffle=opts.shuffle, quiet=opts.quiet,
-        completions=opts.completions, fail_fast=opts.fail_fast)
+        max_time=opts.max_time, stream=opts.stream, retries=opts.retries,
+        cache=Path(opts.cache), shuffle=opts.shuffle, quiet=opts.quiet,
+        completions=opts.completions, fail_fast=opts.fail_fast, heartbeat=opts.heartbeat)
     return run_online(online_settings, points, online, opts.results_dir, opts.output)

@@ -3,14 +3,27 @@
 Work that costs nothing (cache hits) is taken out of the total instead of
 being counted as done, so the rate and the ETA describe real requests only.
 Resumed samples never enter the total.
+
+Heartbeat: requests register while they are in flight (`sending`), and when
+nothing has completed for `heartbeat_s` a line says how many are in flight
+and how long the oldest has waited, e.g.
+
+    waiting: 8 requests in flight, oldest 95s (003_arithmetic_depth-1-4); last completion 60s ago
+
+repeated every `heartbeat_s` while the silence lasts, so a hung server or a
+slow generation is visible without a completion to trigger a progress line.
+On a terminal the line is written above the bar.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import threading
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 from tqdm import tqdm
 
@@ -25,7 +38,8 @@ def _terminal_columns(stream) -> int:
 
 
 class Progress:
-    def __init__(self, total: int, enabled: bool = True, stream=None, interval_s: float = 10.0):
+    def __init__(self, total: int, enabled: bool = True, stream=None, interval_s: float = 10.0,
+                 heartbeat_s: float | None = 30.0, clock=time.monotonic):
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.tty = enabled and _terminal_columns(self.stream) > 0
@@ -33,10 +47,66 @@ class Progress:
         self.done = 0
         self.cached = 0
         self._lock = threading.Lock()
-        self._started = time.monotonic()
+        self._clock = clock
+        self._started = clock()
         self._last_line = 0.0
         self._interval = interval_s
         self._bar = tqdm(total=total, file=self.stream, unit="req", dynamic_ncols=True) if self.tty else None
+        # In-flight requests: ticket -> (started, label). Dicts keep insertion
+        # order, so the first entry is always the oldest.
+        self._in_flight: dict[int, tuple[float, str]] = {}
+        self._tickets = itertools.count()
+        self._last_completion = self._started
+        self._last_beat = self._started
+        self._heartbeat_s = heartbeat_s
+        self._stop = threading.Event()
+        self._beater: threading.Thread | None = None
+        if enabled and heartbeat_s:
+            self._beater = threading.Thread(target=self._beat_loop, name="contour-heartbeat",
+                                            daemon=True)
+            self._beater.start()
+
+    @contextmanager
+    def sending(self, label: str) -> Iterator[None]:
+        """Marks one request as in flight for the heartbeat while the block runs."""
+        ticket = next(self._tickets)
+        self._in_flight[ticket] = (self._clock(), label)     # one dict op: atomic under the GIL
+        try:
+            yield
+        finally:
+            self._in_flight.pop(ticket, None)
+
+    def heartbeat(self) -> str | None:
+        """The heartbeat line due now, if any (and marks it printed)."""
+        now = self._clock()
+        with self._lock:
+            quiet = now - max(self._last_completion, self._last_beat)
+            if not self._heartbeat_s or quiet < self._heartbeat_s:
+                return None
+            self._last_beat = now
+            since = now - self._last_completion
+        # list() copies the dict in one C call (no other thread runs meanwhile);
+        # insertion order is start order, so the first is the oldest.
+        flying = list(self._in_flight.values())
+        count = len(flying)
+        oldest = flying[0] if flying else None
+        if oldest is None:
+            return f"waiting: no request in flight; last completion {since:.0f}s ago"
+        return (f"waiting: {count} request{'s' if count != 1 else ''} in flight, oldest "
+                f"{now - oldest[0]:.0f}s ({oldest[1]}); last completion {since:.0f}s ago")
+
+    def _beat_loop(self) -> None:
+        step = min(1.0, (self._heartbeat_s or 4.0) / 4)
+        while not self._stop.wait(step):
+            line = self.heartbeat()
+            if line is not None:
+                self._write(line)
+
+    def _write(self, line: str) -> None:
+        if self._bar is not None:
+            self._bar.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream, flush=True)
 
     def add_work(self, n: int) -> None:
         with self._lock:
@@ -47,6 +117,7 @@ class Progress:
 
     def completed(self, cache_hit: bool) -> None:
         with self._lock:
+            self._last_completion = self._clock()
             if cache_hit:
                 self.cached += 1
                 self.total -= 1
@@ -57,11 +128,11 @@ class Progress:
                 if not cache_hit:
                     self._bar.update(1)
                 self._bar.set_postfix(cached=self.cached, refresh=cache_hit)
-            elif self.enabled and time.monotonic() - self._last_line >= self._interval:
+            elif self.enabled and self._clock() - self._last_line >= self._interval:
                 self._print_line()
 
     def _print_line(self) -> None:
-        self._last_line = time.monotonic()
+        self._last_line = self._clock()
         elapsed = self._last_line - self._started
         rate = self.done / elapsed if elapsed > 0 else 0.0
         left = self.total - self.done
@@ -70,6 +141,9 @@ class Progress:
               f"{rate:.2f} req/s, ETA {eta}", file=self.stream, flush=True)
 
     def close(self) -> None:
+        self._stop.set()
+        if self._beater is not None:
+            self._beater.join()
         with self._lock:
             if self._bar is not None:
                 self._bar.close()
