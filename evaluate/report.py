@@ -156,14 +156,18 @@ def _view(table: Table) -> dict:
         for text in row:
             match = _INTERVAL.match(text)
             main, ci = (match.group(1), match.group(2)) if match else (text, "")
+            main = main.replace("/", _BREAK_AFTER_SLASH)
             out.append({"main": main, "ci": ci, "cls": "" if _NUMERIC.match(text) else "text"})
         cells.append(out)
-    header = [{"text": c.header, "cls": cells[0][i]["cls"] if cells else ""}
+    header = [{"text": c.header.replace("/", _BREAK_AFTER_SLASH), "cls": cells[0][i]["cls"] if cells else ""}
               for i, c in enumerate(table.columns)]
     return {"title": table.title, "header": header, "rows": table.rows, "cells": cells,
             "folded": table.name in _FOLDED}
 
 
+# "p50/p90/p99" spreads and their headers may wrap at a slash (a zero-width space),
+# so that a table with every column still fits the window.
+_BREAK_AFTER_SLASH = "/\u200b"
 _NUMERIC = re.compile(r"^(–|-?[0-9][0-9.e+-]*( \[.*\])?)$")
 _INTERVAL = re.compile(r"^(-?[0-9][0-9.e+-]*) (\[.*\])$")
 
