@@ -27,8 +27,19 @@ def _run_options(f):
                      help="Degree for tasks that do not set their own"),
         click.option("--model", default=None, help="Model name as served (required online)"),
         click.option("--sampler", default=None, help="Sampler parameters file (required online)"),
-        click.option("--apibase", default=None,
-                     help="API base URL, with or without /v1 (required online)"),
+        click.option("--apibase", multiple=True,
+                     help="API base URL, with or without /v1 (required online); repeat it or "
+                          "give a comma list to spread requests over several servers"),
+        click.option("--engine", type=click.Choice(["http", "vllm"]), default="http",
+                     show_default=True,
+                     help="http: send to --apibase; vllm: run --model with vllm.LLM in this "
+                          "process (needs the vllm package)"),
+        click.option("--engine-arg", "engine_args", multiple=True, metavar="KEY=VALUE",
+                     help="Keyword argument for vllm.LLM with --engine vllm (repeatable), "
+                          "e.g. tensor_parallel_size=2"),
+        click.option("--shard", default=None, metavar="I/N",
+                     help="Run only shard I of N (1-based) of the points; "
+                          "merge the N folders with `contour merge`"),
         click.option("--apikey", default=None,
                      help="API key (default: $OPENAI_API_KEY); never written anywhere"),
         click.option("--parallel", type=click.IntRange(1), default=4, show_default=True,
@@ -84,6 +95,7 @@ def run_command(**opts) -> int:
     from contour.results.writer import read_manifest
     from contour.run.options import RunOptions, run
 
+    opts["apibase"] = ",".join(opts["apibase"]) or None
     folder = run(RunOptions(**opts))
     return exits.status_exit_code((read_manifest(folder) or {}).get("status"))
 
@@ -141,10 +153,12 @@ def _mount_commands() -> None:
     from contour.local.demo import demo_command
     from contour.evaluate.cli import evaluate_command
     from contour.evaluate.data_cli import export_command, sql_command
+    from contour.results.merge import merge_command
 
     cli.add_command(evaluate_command, "evaluate")
     cli.add_command(sql_command, "sql")
     cli.add_command(export_command, "export")
+    cli.add_command(merge_command, "merge")
     cli.add_command(demo_command, "demo")
 
 

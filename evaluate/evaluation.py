@@ -25,7 +25,7 @@ from contour.evaluate.aggregate import Aggregator, SummaryRow, Tally, metrics
 from contour.evaluate.compare import Comparison, PairCollector, compare_runs
 from contour.evaluate.filters import group_value
 from contour.evaluate.selection import RecordSelector
-from contour.evaluate.load import DamagedLine, open_result_folder, report_to_stderr, stream_records
+from contour.evaluate.load import DamagedLine, join_shards, open_result_folder, report_to_stderr
 from contour.evaluate.passk import CompletionCollector, wants_completions
 from contour.evaluate.reasoning import ReasoningCollector
 from contour.evaluate.score import RESAMPLES, RunScore, run_score
@@ -46,6 +46,12 @@ class RunInfo:
     records: int = 0            # readable records in the file
     kept: int = 0               # records that passed --where
     damaged: list[DamagedLine] = field(default_factory=list)
+    shards: list[Path] = field(default_factory=list)    # the shard folders read as this run
+
+    @property
+    def location(self) -> str:
+        """Where the records came from: the folder, or a sharded run's folders."""
+        return ", ".join(map(str, self.shards)) if self.shards else str(self.folder)
 
 
 @dataclass
@@ -153,20 +159,22 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
     expressions (see filters.py); `compare` pairs the runs (two or more needed);
     `seed` and `resamples` drive the bootstrap intervals.
     """
-    opened = [open_result_folder(f) for f in folders]
+    # The shard folders of one run (--shard i/n) are read as that one run.
+    opened = join_shards([open_result_folder(f) for f in folders])
     if not opened:
         raise ContourError("no result folder given")
     if compare and len(opened) < 2:
         raise ContourError("--compare needs two or more result folders")
     # --where and --group-by run in DuckDB, row by row beside the stream (selection.py).
-    selector = (RecordSelector([f.path for f in opened], where, group_by)
+    selector = (RecordSelector([path for f in opened for path in f.part_paths], where, group_by)
                 if where is not None or group_by else None)
+    first_part = 0      # the selector's index of a run's first records file
     aggregator = Aggregator()
     pairs = PairCollector(len(opened)) if compare else None
     completions, reasoning = CompletionCollector(), ReasoningCollector()
     runs = []
     for index, folder in enumerate(opened):
-        info = RunInfo(folder.path, manifest=folder.manifest)
+        info = RunInfo(folder.path, manifest=folder.manifest, shards=[f.path for f in folder.shards])
         runs.append(info)
         several = wants_completions(folder.manifest)
 
@@ -174,13 +182,15 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
             info.damaged.append(problem)
             if on_damaged is not None:
                 on_damaged(problem)
-        choose = selector.chooser(index) if selector is not None else None
-        for record in stream_records(folder.path, damaged):
+        choosers = ([selector.chooser(first_part + n) for n in range(len(folder.part_paths))]
+                    if selector is not None else None)
+        first_part += len(folder.part_paths)
+        for part, record in folder.records(damaged):
             if info.records == 0:
                 info.model, info.template, info.sampler = (
                     record.get("model"), record.get("template"), record.get("sampler"))
             info.records += 1
-            group = choose(record) if choose is not None else ()
+            group = choosers[part](record) if choosers is not None else ()
             if group is None:
                 continue
             info.kept += 1
@@ -196,8 +206,11 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
     point_tallies = aggregator.rollup(lambda run, point, group: (run, point))
     scores = []
     for index, info in enumerate(runs):
+        # In point order, not reading order: the bootstrap draws point by
+        # point, and the same records must give the same interval however
+        # they were written (threads, shards).
         points = [(aggregator.points[key].base_task, tally)
-                  for key, tally in point_tallies.items() if key[0] == index]
+                  for key, tally in sorted(point_tallies.items()) if key[0] == index]
         scores.append(run_score(info.label, points, seed, resamples))
     comparison = (compare_runs(pairs, [r.label for r in runs], seed, resamples, alpha)
                   if pairs is not None else None)

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 from contour.errors import ContourError
 from contour.results.schema import MANIFEST_FILE, RECORDS_FILE, STATS_FILE
 from contour.results.writer import read_superseded
+from contour.results.shards import DisjointPoints, group_runs
 
 # Fields without which a line cannot be placed in any table.
 REQUIRED_FIELDS = ("task", "base_task", "key")
@@ -41,10 +42,51 @@ class ResultFolder:
     path: Path
     manifest: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    # The shard folders (--shard i/n) this run is read from; empty: `path` alone.
+    shards: list["ResultFolder"] = field(default_factory=list)
 
     @property
     def records_path(self) -> Path:
         return self.path / RECORDS_FILE
+
+    @property
+    def part_paths(self) -> list[Path]:
+        """The folders whose records.jsonl make up this run, in reading order."""
+        return [shard.path for shard in self.shards] if self.shards else [self.path]
+
+    def records(self, on_damaged: Callable[[DamagedLine], None] | None = None
+                ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The run's records, each with the index of its folder in `part_paths`:
+        this folder's, or every shard's in shard order, checked to be disjoint
+        (a ContourError names two shards that overlap)."""
+        if not self.shards:
+            for record in stream_records(self.path, on_damaged):
+                yield 0, record
+            return
+        disjoint = DisjointPoints()
+        for part, shard in enumerate(self.shards):
+            for record in stream_records(shard.path, on_damaged):
+                disjoint.check(record["task"], shard.path)
+                yield part, record
+
+
+def join_shards(folders: list[ResultFolder],
+                warn: Callable[[str], None] = lambda text: print(f"warning: {text}", file=sys.stderr)
+                ) -> list[ResultFolder]:
+    """The runs among `folders`: the shard folders of one run become one
+    ResultFolder (named after its first shard); missing shards are warned about."""
+    runs = []
+    for positions, group in group_runs([(f.path, f.manifest) for f in folders]):
+        if group is None:
+            runs.append(folders[positions[0]])
+            continue
+        parts = sorted((folders[i] for i in positions),
+                       key=lambda f: int(f.manifest["shard"]["index"]))
+        note = group.missing_note()
+        if note:
+            warn(note)
+        runs.append(ResultFolder(parts[0].path, parts[0].manifest, {}, parts))
+    return runs
 
 
 def open_result_folder(path: str | os.PathLike[str]) -> ResultFolder:

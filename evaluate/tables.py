@@ -117,7 +117,7 @@ def summary_tables(evaluation: Evaluation, levels: Sequence[str] = ("run", "task
 
 
 def runs_table(evaluation: Evaluation) -> Table:
-    rows = [{"run": r.label, "folder": str(r.folder), "records": r.records,
+    rows = [{"run": r.label, "folder": r.location, "records": r.records,
              "filtered_out": r.records - r.kept, "damaged_lines": len(r.damaged),
              "seed": r.manifest.get("seed")} for r in evaluation.runs]
     columns = [Column(h, _plain(k)) for h, k in [("run", "run"), ("folder", "folder"),
@@ -220,7 +220,7 @@ def to_json(evaluation: Evaluation, tables: Sequence[Table]) -> str:
         "contour_version": __version__,
         "where": evaluation.where,
         "group_by": evaluation.group_by,
-        "runs": [{"label": r.label, "folder": str(r.folder), "model": r.model,
+        "runs": [{"label": r.label, "folder": r.location, "model": r.model,
                   "template": r.template, "sampler": r.sampler, "records": r.records,
                   "kept": r.kept, "damaged": [asdict(d) for d in r.damaged],
                   "manifest": r.manifest} for r in evaluation.runs],

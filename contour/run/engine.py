@@ -44,11 +44,10 @@ from typing import Any
 import click
 
 from contour.run.cache import Claim, ResponseCache
-from contour.run.client import TRANSIENT_ERRORS, ChatClient, RetryPolicy, normalize_apibase
+from contour.run.client import TRANSIENT_ERRORS, RetryPolicy
 from contour.errors import ContourError
 from contour.evaluate.stats import wilson_interval
 from contour.exits import Interrupted
-from contour.masking import mask_url
 from contour.results.manifest import build_manifest, run_fingerprint
 from contour.spec.manifold import Point
 from contour.results.writer import RecordWriter, records_path, write_json_atomic
@@ -60,13 +59,16 @@ from contour.run.resume import Claimed, Outcome, claim_folder, find_run, load_fi
 from contour.run.scoring import score_record
 from contour.run.livestats import RunStats
 from contour.run.sampling import Draw, plan_draws, sample_identity
+from contour.run.shard import Shard, shard_mode, shard_points
+from contour.run.stepbatch import fetch_step
+from contour.run.transport import BatchTransport, Transport, describe, open_transport
 
 ONLINE_MODE = {"online": True}
 
 
 @dataclass(frozen=True)
 class OnlineOptions:
-    apibase: str
+    apibase: str | None         # one, or a comma list; None with engine "vllm"
     apikey: str | None
     parallel: int = 4
     threads: int = 4
@@ -80,6 +82,9 @@ class OnlineOptions:
     stream: bool = True
     max_time: float | None = None   # cap on one attempt's total time
     heartbeat: float = 30.0         # seconds without a completion before an in-flight line
+    engine: str = "http"        # or "vllm": the model runs in this process
+    engine_args: dict[str, Any] | None = None   # keyword arguments for vllm.LLM
+    shard: Shard | None = None  # this process's share of the points
 
 
 def online_mode(options: OnlineOptions) -> dict[str, Any]:
@@ -92,13 +97,19 @@ def wilson_halfwidth(correct: int, n: int) -> float:
     return math.inf if interval is None else (interval[1] - interval[0]) / 2
 
 
-def connect(settings: OnlineSettings, options: OnlineOptions) -> tuple[ChatClient, OnlineSettings]:
-    """A client for the server, after checking that it serves the model; a
-    sampler asking for `max_tokens: "model"` gets the served context length."""
-    client = ChatClient(options.apibase, api_key=options.apikey, timeout=options.timeout,
-                        retry=RetryPolicy(max_retries=options.retries),
-                        pool_size=options.threads * options.parallel,
-                        stream=options.stream, max_time=options.max_time)
+def connect(settings: OnlineSettings, options: OnlineOptions) -> tuple[Transport, OnlineSettings]:
+    """A transport (one server, several, or vLLM in this process), after checking
+    that it serves the model; a sampler asking for `max_tokens: "model"` gets
+    the served context length."""
+    if options.engine == "vllm":
+        from contour.run.inprocess import check_body_fields
+
+        check_body_fields(settings.sampler.request_body(settings.model, []), str(settings.sampler.path))
+    client = open_transport(options.engine, options.apibase, settings.model, api_key=options.apikey,
+                            timeout=options.timeout, retries=options.retries,
+                            pool_size=options.threads * options.parallel,
+                            engine_args=options.engine_args, stream=options.stream,
+                            max_time=options.max_time)
     client.check_model(settings.model)
     sampler = settings.sampler
     if sampler.params.get("max_tokens") == "model":
@@ -129,7 +140,7 @@ class Engine:
     """Built whole: the folder exists and is locked, the server was checked, the cache is open."""
 
     def __init__(self, settings: OnlineSettings, points: list[Point], options: OnlineOptions,
-                 folder: Path, client: ChatClient, cache: ResponseCache,
+                 folder: Path, client: Transport, cache: ResponseCache,
                  manifest: dict[str, Any] | None = None):
         self.settings = settings
         self.points = points
@@ -139,6 +150,8 @@ class Engine:
         self.cache = cache
         self.manifest = manifest if manifest is not None else {}
         self.stats = RunStats(folder / STATS_FILE)
+        if hasattr(client, "stats"):    # several endpoints: per-endpoint counts
+            self.stats.add_section("endpoints", client.stats)
         self.stop = threading.Event()
         self.failure: BaseException | None = None   # what stopped the run from a worker
         self._by_point: dict[str, list[Outcome]] = {}
@@ -209,6 +222,10 @@ class Engine:
     def _run_step(self, step: Step) -> None:
         todo = [s for s in step.samples if self._missing(step, s)]
         if not todo or self.stop.is_set():
+            return
+        if isinstance(self.client, BatchTransport):
+            self._run_batch(self.client, step, todo)
+            return
             return
         planned: list[tuple[int, ResultRecord, list[Draw]]] = []
         stopped: _FailFast | None = None
@@ -284,6 +301,33 @@ class Engine:
         draws = plan_draws(self.settings.sampler, self.settings.model, template.messages, identity,
                            self._missing(step, sample))
         return template, draws
+
+    def _run_batch(self, batch: BatchTransport, step: Step, todo: list[int]) -> None:
+        """A batching transport gets all of the step's uncached draws in one call."""
+        try:
+            plans = []
+            for sample in todo:
+                planned = self._plan(step, sample)
+                if planned is not None:
+                    plans.append((sample, *planned))
+            fetched = iter(fetch_step(batch, self.cache, [d for _, _, draws in plans for d in draws]))
+            records = []
+            for sample, template, draws in plans:
+                for _ in draws:
+                    got = next(fetched)
+                    error = got.error
+                    if self.stop.is_set() and error and error.get("type") in TRANSIENT_ERRORS:
+                        continue    # an interrupted request: leave it to the resume
+                    records.append(self._record(step, sample, template, got))
+            self._finish_many(records)
+        except BaseException as exc:    # noqa: BLE001 - handed to the main thread, which stops the run
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        with self._lock:
+            if self.failure is None:
+                self.failure = exc
+        self.stop.set()
 
     def _run_sample(self, step: Step, sample: int, template: ResultRecord, draws: list[Draw],
                     found: dict[str, Found], looked_up_s: float) -> None:
@@ -418,7 +462,8 @@ def run_online(settings: OnlineSettings, points: list[Point], options: OnlineOpt
     raises: ContourError for a write error or --fail-fast, Interrupted for
     Ctrl-C/SIGTERM). A command whose run is already complete reports the
     folder and sends nothing."""
-    mode = online_mode(options)
+    points = shard_points(points, options.shard)
+    mode = shard_mode(online_mode(options), options.shard)
     fingerprint = run_fingerprint(settings, mode)
     found = find_run(settings, fingerprint, results_dir, output)
     if found is not None and found[1].get("status") == "complete":
@@ -426,10 +471,12 @@ def run_online(settings: OnlineSettings, points: list[Point], options: OnlineOpt
     # Before creating anything: a bad server, model or cache writes nothing.
     client, settings = connect(settings, options)
     cache = open_cache(options)
-    apibase = mask_url(normalize_apibase(options.apibase))
+    where = describe(client)     # engine and API base(s), credentials masked
+    if options.shard is not None:
+        where["shard"] = options.shard.manifest_entry(run_fingerprint(settings, online_mode(options)))
     try:
         claimed = claim_folder(settings, fingerprint, results_dir, output, lambda: {
-            **build_manifest(settings, points, fingerprint, mode), "apibase": apibase,
+            **build_manifest(settings, points, fingerprint, mode), **where,
             "sampling": sampling_entry(settings, options)})
     except BaseException:
         cache.close()
@@ -438,17 +485,18 @@ def run_online(settings: OnlineSettings, points: list[Point], options: OnlineOpt
         cache.close()
         return _already_complete(claimed.folder, options)
     try:
-        return _run_claimed(settings, points, options, client, cache, claimed, apibase)
+        return _run_claimed(settings, points, options, client, cache, claimed, where)
     finally:
         claimed.release()
 
 
 def _run_claimed(settings: OnlineSettings, points: list[Point], options: OnlineOptions,
-                 client: ChatClient, cache: ResponseCache, claimed: Claimed, apibase: str) -> Path:
+                 client: Transport, cache: ResponseCache, claimed: Claimed,
+                 where: dict[str, Any]) -> Path:
     folder = claimed.folder
     try:
         engine = Engine(settings, points, options, folder, client, cache, claimed.manifest)
-        engine.manifest.update(apibase=apibase, sampling=sampling_entry(settings, options))
+        engine.manifest.update(sampling=sampling_entry(settings, options), **where)
         engine.write_manifest("running")
     except BaseException:
         cache.close()

@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, ContextManager, Sequence
 
 from contour.run.cache import Claim, ResponseCache
-from contour.run.client import CLIENT_ERROR, ChatClient
+from contour.run.client import CLIENT_ERROR
 from contour.run.sampling import Draw, batch_body, batches, split_response
+from contour.run.transport import Transport
 from contour.run.stream import NO_TIMINGS, StreamTimings
 
 # What the cache said about a draw's key: its response, a Claim to send it,
@@ -51,7 +52,7 @@ class Fetched:
 
 
 class CompletionFetcher:
-    def __init__(self, client: ChatClient, cache: ResponseCache, use_n: bool = True,
+    def __init__(self, client: Transport, cache: ResponseCache, use_n: bool = True,
                  sending: Callable[[str], ContextManager[Any]] | None = None):
         self.client = client
         self.cache = cache

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from contour.results.timings import TimingSamples
 from contour.results.writer import write_json_atomic
@@ -74,6 +74,11 @@ class RunStats:
         self._lock = threading.Lock()
         self._last_write = 0.0
         self._min_interval = min_interval_s
+        self._sections: dict[str, Callable[[], Any]] = {}
+
+    def add_section(self, name: str, provider: Callable[[], Any]) -> None:
+        """Add `name: provider()` to every snapshot (e.g. per-endpoint counts)."""
+        self._sections[name] = provider
 
     def add(self, record: dict[str, Any], from_this_session: bool) -> None:
         with self._lock:
@@ -97,6 +102,7 @@ class RunStats:
                 "total": self.total.as_dict(),
                 "per_task": {k: v.as_dict() for k, v in sorted(self.per_task.items())},
                 "per_point": {k: v.as_dict() for k, v in sorted(self.per_point.items())},
+                **{name: provider() for name, provider in self._sections.items()},
             }
 
     def write(self, final: bool = False) -> None:

@@ -47,6 +47,9 @@ class RunOptions:
     completions: int = 1
     fail_fast: bool = False
     heartbeat: float = 30.0
+    engine: str = "http"                 # "vllm": vllm.LLM in this process, no --apibase
+    engine_args: tuple[str, ...] = ()    # --engine-arg KEY=VALUE for vllm.LLM
+    shard: str | None = None             # "i/n": this process's share of the points
 
 
 def prepare(opts: RunOptions) -> tuple[RunSettings, list[Point]]:
@@ -64,14 +67,18 @@ def prepare(opts: RunOptions) -> tuple[RunSettings, list[Point]]:
                        offline_sampler=sampler), points
 
 
-def prepare_online(opts: RunOptions) -> tuple[OnlineSettings, list[Point], str]:
-    """The online part too: returns the settings, the points and the API base."""
-    if not (opts.model and opts.sampler and opts.apibase):
-        missing = [f"--{k}" for k in ("model", "sampler", "apibase") if not getattr(opts, k)]
+def prepare_online(opts: RunOptions) -> tuple[OnlineSettings, list[Point], str | None]:
+    """The online part too: returns the settings, the points and the API base
+    (None with --engine vllm, which needs none)."""
+    model, sampler = opts.model, opts.sampler
+    needs_apibase = opts.engine != "vllm"
+    if not model or not sampler or (needs_apibase and not opts.apibase):
+        needed = ("model", "sampler", "apibase") if needs_apibase else ("model", "sampler")
+        missing = [f"--{k}" for k in needed if not getattr(opts, k)]
         raise ContourError(f"online runs need {', '.join(missing)} (or use --offline ROUNDS)")
     base, points = prepare(opts)
     settings = OnlineSettings(base.config, base.template, base.seed, base.precision, base.density,
-                              base.degree, model=opts.model, sampler=load_sampler(opts.sampler))
+                              base.degree, model=model, sampler=load_sampler(sampler))
     check_completions(opts.completions, settings.sampler)
     return settings, points, opts.apibase
 
@@ -90,12 +97,19 @@ def run(opts: RunOptions) -> Path:
     """Run (or generate offline) what `opts` describes; returns the run folder.
     Its manifest's status says whether the run is complete or has samples to
     retry (`contour.exits.status_exit_code`)."""
+    from contour.run.shard import parse_shard
+
+    shard = parse_shard(opts.shard)
     if opts.offline_rounds is not None:
         from contour.run.offline import write_offline
 
         if opts.completions != 1:
             raise ContourError("--completions applies to online runs; an --offline dataset holds "
                                "the tests only")
+        if shard is not None:
+            raise ContourError("--shard applies to online runs; an offline dataset is written "
+                               "in seconds, so generate it whole (--offline without --shard)")
+
         settings, points = prepare(opts)
         folder, written = write_offline(settings, points, opts.offline_rounds,
                                         opts.results_dir, opts.output)
@@ -103,6 +117,7 @@ def run(opts: RunOptions) -> Path:
             click.echo(f"wrote {written} records for {len(points)} points to {folder}")
         return folder
     from contour.run.engine import OnlineOptions, run_online
+    from contour.run.inprocess import parse_engine_args
 
     online_settings, points, apibase = prepare_online(opts)
     sampler = online_settings.sampler
@@ -115,5 +130,6 @@ def run(opts: RunOptions) -> Path:
         parallel=opts.parallel, threads=opts.threads, timeout=opts.timeout,
         max_time=opts.max_time, stream=opts.stream, retries=opts.retries,
         cache=Path(opts.cache), shuffle=opts.shuffle, quiet=opts.quiet,
-        completions=opts.completions, fail_fast=opts.fail_fast, heartbeat=opts.heartbeat)
+        completions=opts.completions, fail_fast=opts.fail_fast, heartbeat=opts.heartbeat,
+        engine=opts.engine, engine_args=parse_engine_args(opts.engine_args), shard=shard)
     return run_online(online_settings, points, online, opts.results_dir, opts.output)
