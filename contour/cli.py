@@ -104,14 +104,36 @@ def run_command(**opts) -> int:
 @click.option("--config", required=True, help="YAML experiment configuration file")
 @click.option("--degree", type=int, default=0, show_default=True)
 @click.option("--density", default="normal", show_default=True)
-def grid_command(config: str, degree: int, density: str) -> None:
-    """Print the resolved grid of points of a config for a degree and density."""
+@click.option("--precision", default=None,
+              help="Precision block whose samples per point are checked (default: the first)")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed of the run whose samples are checked")
+@click.option("--check", is_flag=True,
+              help="Check the whole config instead: distinct tests per point and a structural "
+                   "difficulty measure along every axis, at every degree (exit 1 on warnings)")
+def grid_command(config: str, degree: int, density: str, precision: str | None, seed: int,
+                 check: bool) -> None:
+    """Print the resolved grid of points of a config for a degree and density.
+
+    Points whose test space is smaller than the samples the precision block
+    may ask (count x max_rounds) are named, one line each."""
+    from contour.spec.checks import check_config, describe_check, samples_per_point, short_points
     from contour.spec.config import load_config
     from contour.spec.manifold import describe_grid, resolve_grid
 
     cfg = load_config(config)
-    resolve_grid(cfg, degree, density)
+    block = cfg.precision(precision)
+    samples = samples_per_point(block)
+    if check:
+        reports = check_config(cfg, seed, samples)
+        click.echo(describe_check(cfg, reports, samples, block.name))
+        if any(r.warnings for r in reports):
+            raise click.exceptions.Exit(1)
+        return
+    points = resolve_grid(cfg, degree, density)
     click.echo(describe_grid(cfg, degree, density))
+    for short in short_points(points, seed, samples):
+        click.echo(f"short: {short.line()}")
 
 
 @click.command("tasks", context_settings=_HELP)

@@ -2,8 +2,9 @@
 
 Axes (each makes the problem harder for a different reason):
 - `length`: number of operands; every extra operand is one more step to carry.
-- `depth`: maximum nesting of parentheses; deeper nesting forces the model to
-  keep a stack of partial results.
+- `depth`: nesting of parentheses, exactly (a chain of n operands nests at
+  most n - 2 deep, so larger depths are cut to that); deeper nesting forces
+  the model to keep a stack of partial results.
 - `digits`: operand size; larger numbers make each step error-prone.
 - `spacing`: "normal", "none" (whitespace removed, tokens run together) or
   "random" (irregular spacing); tests tokenisation robustness.
@@ -20,7 +21,7 @@ import random
 from typing import Any, Union
 
 from contour.spec.params import Bool, Choice, Int, ParamSchema
-from contour.spec.task import Instructions, NumberTask, Test
+from contour.spec.task import Instructions, Measure, NumberTask, Test
 from contour.tasks.registry import register
 
 # A chain is [term, op, term, op, term, ...]; a term is an int or a chain.
@@ -34,20 +35,28 @@ def _split(rng: random.Random, n: int, parts: int) -> list[int]:
 
 
 def _build(rng: random.Random, n: int, depth: int, p: dict[str, Any]) -> Chain:
-    # Group some operands into parenthesised sub-chains while depth allows.
-    if depth > 0 and n >= 3:
-        parts = rng.randint(2, n - 1)
+    """A chain of n operands whose parentheses nest exactly `depth` deep
+    (n >= depth + 2): one part, the spine, nests depth - 1 deeper inside
+    its parentheses; the other parts nest no deeper than the spine."""
+    if depth == 0:
+        sizes = [1] * n
+        spine = -1
     else:
-        parts = n
-    sizes = _split(rng, n, parts) if parts > 1 else [n]
+        parts = rng.randint(2, n - depth)
+        spine_size = rng.randint(depth + 1, n - parts + 1)
+        sizes = _split(rng, n - spine_size, parts - 1) if parts > 2 else [n - spine_size]
+        spine = rng.randrange(parts)
+        sizes.insert(spine, spine_size)
     chain: Chain = []
     for i, size in enumerate(sizes):
         if i:
             chain.append(rng.choice(p["ops"]))
-        if size == 1:
+        if i == spine:
+            chain.append(_build(rng, size, depth - 1, p))
+        elif size == 1:
             chain.append(_operand(rng, p))
         else:
-            chain.append(_build(rng, size, depth - 1, p))
+            chain.append(_build(rng, size, rng.randint(0, min(depth - 1, size - 2)), p))
     return chain
 
 
@@ -69,6 +78,10 @@ def evaluate(chain: Chain) -> int:
             terms.append(value)
             signs.append(1 if op == "+" else -1)
     return sum(s * t for s, t in zip(signs, terms))
+
+
+def _operands(chain: Chain) -> list[int]:
+    return [v for t in chain[::2] for v in (_operands(t) if isinstance(t, list) else [t])]
 
 
 def nesting(chain: Chain) -> int:
@@ -98,11 +111,11 @@ def render(chain: Chain, rng: random.Random, spacing: str) -> str:
 @register
 class Arithmetic(NumberTask):
     name = "arithmetic"
-    version = 1
+    version = 2
     description = "Evaluate a nested integer arithmetic expression."
     schema = ParamSchema({
         "length": Int(4, 2, 64, "number of operands"),
-        "depth": Int(1, 0, 10, "maximum nesting of parentheses"),
+        "depth": Int(1, 0, 10, "nesting of parentheses (at most length - 2)"),
         "digits": Int(1, 1, 6, "maximum digits per operand"),
         "ops": Choice("+-*", ["+-", "+-*"], "operators used"),
         "spacing": Choice("normal", ["normal", "none", "random"], "whitespace between tokens"),
@@ -115,8 +128,17 @@ class Arithmetic(NumberTask):
             "Think step by step, then end with a line 'Final Answer: <integer>'.",
     )
 
+    measures = {
+        "length": Measure("operands", lambda t: len(_operands(t.genresult["chain"]))),
+        "depth": Measure("nesting", lambda t: t.genresult["nesting"]),
+        "digits": Measure("operand digits", lambda t: sum(
+            len(str(abs(v))) for v in _operands(t.genresult["chain"])) / len(_operands(t.genresult["chain"]))),
+        "ops": Measure("multiplications", lambda t: t.genresult["multiplications"]),
+    }
+
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
-        chain = _build(rng, params["length"], params["depth"], params)
+        depth = min(params["depth"], params["length"] - 2)
+        chain = _build(rng, params["length"], depth, params)
         text = render(chain, rng, params["spacing"])
         return Test(
             input=f"Evaluate: {text} =",

@@ -3,7 +3,8 @@
 Axes (each makes the problem harder for a different reason):
 - `length`: number of operands; every extra operand is one more value to
   combine and one more chance to slip.
-- `depth`: maximum nesting of parenthesised groups; deeper nesting forces the
+- `depth`: nesting of parenthesised groups, exactly (n operands nest at most
+  n - 2 deep, so larger depths are cut to that); deeper nesting forces the
   model to hold a stack of partial truth values.
 - `negation`: chance that an operand or group is wrapped in NOT (NOTs can
   stack up to three deep); each NOT flips a value and stacked NOTs must be
@@ -31,7 +32,7 @@ from typing import Any, Union
 
 from contour.spec import answers
 from contour.spec.params import Bool, Choice, Float, Int, ParamSchema
-from contour.spec.task import Instructions, Task, Test
+from contour.spec.task import UNIFORM, Instructions, Measure, Task, Test
 from contour.tasks.registry import register
 
 # A chain is [term, op, term, op, term, ...] with op in "and", "or", "xor";
@@ -88,9 +89,17 @@ def _split(rng: random.Random, n: int, parts: int) -> list[int]:
 
 
 def _build(rng: random.Random, n: int, depth: int, p: dict[str, Any]) -> Chain:
-    # Group some operands into parenthesised sub-chains while depth allows.
-    parts = rng.randint(2, n - 1) if depth > 0 and n >= 3 else n
-    sizes = _split(rng, n, parts) if parts > 1 else [n]
+    """A chain of n operands whose groups nest exactly `depth` deep
+    (n >= depth + 2): one part, the spine, nests depth - 1 deeper inside its
+    parentheses; the other parts nest no deeper than the spine."""
+    if depth == 0:
+        sizes, spine = [1] * n, -1
+    else:
+        parts = rng.randint(2, n - depth)
+        spine_size = rng.randint(depth + 1, n - parts + 1)
+        sizes = _split(rng, n - spine_size, parts - 1) if parts > 2 else [n - spine_size]
+        spine = rng.randrange(parts)
+        sizes.insert(spine, spine_size)
     if p["ops"] == "and_or_xor" and rng.random() < _XOR_SHARE:
         ops = ["xor"] * (len(sizes) - 1)
     elif p["mixed"]:
@@ -101,7 +110,12 @@ def _build(rng: random.Random, n: int, depth: int, p: dict[str, Any]) -> Chain:
     for i, size in enumerate(sizes):
         if i:
             chain.append(ops[i - 1])
-        term: Term = rng.random() < 0.5 if size == 1 else _build(rng, size, depth - 1, p)
+        if i == spine:
+            term: Term = _build(rng, size, depth - 1, p)
+        elif size == 1:
+            term = rng.random() < 0.5
+        else:
+            term = _build(rng, size, rng.randint(0, min(depth - 1, size - 2)), p)
         for _ in range(_MAX_NOTS):
             if rng.random() >= p["negation"]:
                 break
@@ -160,6 +174,14 @@ def _groups(term: Term) -> int:
     return 1 + max(_groups(t) for t in term[::2])
 
 
+def _operands(term: Term) -> int:
+    if isinstance(term, bool):
+        return 1
+    if isinstance(term, dict):
+        return _operands(term["not"])
+    return sum(_operands(t) for t in term[::2])
+
+
 def _stats(chain: Chain) -> dict[str, int]:
     counts = {"nots": 0, "xor_groups": 0, "mixed_groups": 0}
 
@@ -181,11 +203,11 @@ def _stats(chain: Chain) -> dict[str, int]:
 @register
 class Boolean(Task):
     name = "boolean"
-    version = 1
+    version = 2
     description = "Evaluate a nested boolean expression written in one of several notations."
     schema = ParamSchema({
         "length": Int(4, 2, 64, "number of operands"),
-        "depth": Int(1, 0, 10, "maximum nesting of parenthesised groups"),
+        "depth": Int(1, 0, 10, "nesting of parenthesised groups (at most length - 2)"),
         "negation": Float(0.2, 0.0, 0.9, "chance that an operand or group is negated (NOTs stack)"),
         "notation": Choice("python", _CONCRETE + ["any"],
                            "how the expression is written; 'any' picks one per test"),
@@ -199,13 +221,23 @@ class Boolean(Task):
             "then end with a line 'Final Answer: <True or False>'.",
     )
 
+    # The truth value is drawn uniformly first (see the module docstring).
+    blind_guess = UNIFORM
+    measures = {
+        "length": Measure("operands", lambda t: _operands(t.genresult["tree"])),
+        "depth": Measure("nesting", lambda t: t.genresult["nesting"]),
+        "negation": Measure("NOTs", lambda t: t.genresult["nots"]),
+        "ops": Measure("XOR groups", lambda t: t.genresult["xor_groups"]),
+        "mixed": Measure("mixed AND/OR groups", lambda t: t.genresult["mixed_groups"]),
+    }
+
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         notation = params["notation"]
         if notation == "any":
             notation = rng.choice(_CONCRETE)
         want = rng.random() < 0.5
         for _ in range(_MAX_REDRAWS):
-            chain = _build(rng, params["length"], params["depth"], params)
+            chain = _build(rng, params["length"], min(params["depth"], params["length"] - 2), params)
             value = evaluate(chain)
             if value == want:
                 break

@@ -5,8 +5,9 @@ Axes (each makes the problem harder for a different reason):
   length of the answer; the model must recall each one, innermost first.
 - `pairs`: complete pairs inside the prefix; they close nothing in the answer
   but must be matched and cancelled to find what is still open.
-- `types`: bracket kinds used, from ( [ { <; with one kind only the count
-  matters, with more the order of the open kinds must be kept exactly.
+- `types`: bracket kinds used, from ( [ { <, at least two: the order of the
+  open kinds must be kept exactly. (With one kind the answer would be fixed
+  by `open` alone, so a constant answer would always be right.)
 - `noise`: share of filler letters mixed between the brackets; they must be
   ignored while scanning.
 - `spacing`: "spaced" (one bracket per word) or "none" (brackets run
@@ -14,8 +15,10 @@ Axes (each makes the problem harder for a different reason):
 
 The prefix is drawn uniformly among all sequences with the requested number
 of pairs and open brackets (ballot numbers weight each step), so deep and
-shallow shapes appear as often as they occur in the space. Ground truth is
-the stack of open brackets kept while generating, reversed.
+shallow shapes appear as often as they occur in the space. Each opening
+bracket's kind is drawn on its own, so the brackets left open are `open`
+independent uniform kinds and the best blind answer scores types^-open.
+Ground truth is the stack of open brackets kept while generating, reversed.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 
 from contour.spec import answers
 from contour.spec.params import Choice, Float, Int, ParamSchema
-from contour.spec.task import Instructions, Task, Test
+from contour.spec.task import Instructions, Measure, Task, Test
 from contour.tasks.registry import register
 
 OPENERS = "([{<"
@@ -87,12 +90,12 @@ def brackets_only(text: str) -> str:
 @register
 class Brackets(Task):
     name = "brackets"
-    version = 1
+    version = 2
     description = "Complete a prefix of a balanced bracket sequence with its closing brackets."
     schema = ParamSchema({
         "open": Int(3, 1, 40, "brackets left open at the end of the prefix (answer length)"),
         "pairs": Int(4, 0, 100, "complete pairs inside the prefix"),
-        "types": Int(3, 1, 4, "bracket kinds used, from ( [ { <"),
+        "types": Int(3, 2, 4, "bracket kinds used, from ( [ { <"),
         "noise": Float(0.0, 0.0, 0.5, "share of filler letters mixed between the brackets"),
         "spacing": Choice("spaced", ["spaced", "none"], "space between symbols, or none"),
     })
@@ -104,6 +107,17 @@ class Brackets(Task):
             "order. Think step by step, then end with a line 'Final Answer: <brackets>' "
             "giving only the closing brackets to append, separated by spaces.",
     )
+
+    measures = {
+        "open": Measure("brackets to close", lambda t: len(t.genresult["open_stack"])),
+        "pairs": Measure("brackets in the prefix", lambda t: len(t.genresult["prefix"])),
+        "types": Measure("kinds in the prefix",
+                         lambda t: len(set(t.genresult["prefix"]) & set(OPENERS))),
+        "noise": Measure("filler letters", lambda t: t.genresult["noise_symbols"]),
+    }
+
+    def exact_guess_chance(self, params: dict[str, Any]) -> float:
+        return float(params["types"]) ** -params["open"]
 
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         prefix, stack = _prefix(rng, params["pairs"], params["open"], params["types"])

@@ -41,7 +41,7 @@ from typing import Any
 
 from contour.spec import answers
 from contour.spec.params import Choice, Int, ParamSchema
-from contour.spec.task import Instructions, NumberTask, Test
+from contour.spec.task import Instructions, Measure, NumberTask, Test
 from contour.tasks.registry import register
 
 NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi",
@@ -55,6 +55,7 @@ LEVELS = ["absolute", "relative", "attribute", "person"]
 # the same lookup, so they share a level.
 _KINDS = {"absolute": ["absolute"], "relative": ["relative"],
           "attribute": ["colour", "brand"], "person": ["person"]}
+_KIND_LEVEL = {kind: i for i, level in enumerate(LEVELS) for kind in _KINDS[level]}
 _COUNT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven",
                 "eight", "nine", "ten", "eleven", "twelve"]
 _MAX_STEP = 3     # relative moves go 1..3 cars; longer hops read like absolute ones
@@ -85,7 +86,7 @@ def _kind_targets(kind: str, mover: int, pos: list[int], n_cars: int) -> list[An
 @register
 class Cars(NumberTask):
     name = "cars"
-    version = 1
+    version = 2
     description = "Track which car each person sits in through absolute and relative moves."
     schema = ParamSchema({
         "cars": Int(5, 2, 12, "number of cars in the row"),
@@ -100,6 +101,17 @@ class Cars(NumberTask):
         cot="Answer with the number of the car. Think step by step, then end with "
             "a line 'Final Answer: <number>'.",
     )
+
+    # The asked person's car is not uniform over the row (people start
+    # anywhere but moves pull them toward targets), so the best blind answer
+    # is simulated per point rather than taken as 1 / cars.
+    measures = {
+        "cars": Measure("cars", lambda t: len(t.genresult["cars"])),
+        "moves": Measure("moves", lambda t: len(t.genresult["moves"])),
+        "commands": Measure("command level", lambda t: sum(
+            _KIND_LEVEL[m["kind"]] for m in t.genresult["moves"]) / max(1, len(t.genresult["moves"]))),
+        "people": Measure("people", lambda t: len(t.genresult["people"])),
+    }
 
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         n_cars, n_people = params["cars"], params["people"]
@@ -139,7 +151,6 @@ class Cars(NumberTask):
             input="\n".join(lines),
             target=str(pos[asked]),
             response_enum=[str(c) for c in range(1, n_cars + 1)],
-            guess_chance=1 / n_cars,
             genresult={
                 "cars": [{"colour": c, "brand": b} for c, b in zip(colours, brands)],
                 "people": people, "start": start,

@@ -18,10 +18,18 @@ not help:
 - "swap" (month and day exchanged, when both are at most 12),
 - "near" (a few days off; filler when the others run out).
 
-Every statement is well-defined: month steps are only taken from a day of
-month up to 28 and year steps never from February 29, so no "one month after
-January 31" convention is needed; month-boundary steps ("the last day of the
-month before the exam") are exact by construction.
+Every statement is well-defined and one-to-one: month and year steps only
+join two dates that share their day of the month, a day from the 4th to the
+28th, neither of them the last day of its month. So no "one month after
+January 31" convention is needed, and a statement read backwards ("the exam
+was one month ago") names exactly one date under either end-of-month rule
+in use (otherwise, with the exam on February 28, any of March 28-31 would
+be "one month" later when the rule clamps to the month's end, and with the
+exam on July 1, August 31 would be "two months" later when it overflows).
+Month-boundary steps ("the last day of the month before the exam") are
+exact by construction. Whenever a date is written with slashes, the text
+says that slashes mean month/day/year, so "03/02/2000" is never read as
+3 February.
 
 Axes (each makes the problem harder for a different reason):
 - `hops`: number of steps between the stated date and the asked date
@@ -31,8 +39,8 @@ Axes (each makes the problem harder for a different reason):
   possible once a step may reach 7, 30 and 365 days; bigger steps cross
   more month ends and need carries across months and years.
 - `format`: "long" (March 3, 2021), "iso" (2021-03-03), "us" (03/03/2021) or
-  "mixed" (each date in the narrative in a random format, options in
-  another), which forces format conversion on top of the arithmetic.
+  "mixed" (every date, each option included, in a format drawn on its
+  own), which forces format conversion on top of the arithmetic.
 - `calendar`: "plain" (any date 1950-2049), "month_end" (the stated date
   sits within two days of a month end, and month-boundary steps appear) or
   "leap" (also: the stated date sits near the end of February of a leap year
@@ -54,7 +62,7 @@ from typing import Any
 
 from contour.spec import answers
 from contour.spec.params import Choice, Int, ParamSchema
-from contour.spec.task import ChoiceTask, Test
+from contour.spec.task import ChoiceTask, Measure, Test
 from contour.tasks.registry import register
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July",
@@ -114,15 +122,67 @@ def _defined(d: dt.date, kind: str) -> bool:
     return True
 
 
+def is_month_end(d: dt.date) -> bool:
+    return (d + dt.timedelta(days=1)).day == 1
+
+
+def one_to_one(a: dt.date, kind: str, b: dt.date) -> bool:
+    """A month or year step from a to b names b from a and a from b alone,
+    under either end-of-month rule in use: same day of the month, that day
+    between the 4th and the 28th, and neither date a month end. (Clamping
+    maps January 29-31 + 1 month onto February 28, a month end; overflow
+    maps August 31 - 2 months onto July 1, a day 1-3.)"""
+    if kind not in ("months", "years"):
+        return True
+    return (a.day == b.day and 4 <= a.day <= 28
+            and not is_month_end(a) and not is_month_end(b))
+
+
+SLASH_NOTE = "Dates written with slashes are month/day/year (MM/DD/YYYY)."
+_SLASH = re.compile(r"\b\d\d/\d\d/\d{4}\b")
+# How to read the formats in a text, for the `format` measure.
+_WRITTEN = {"iso": re.compile(r"\b\d{4}-\d\d-\d\d\b"), "us": _SLASH,
+            "long": re.compile(r"\b(?:" + "|".join(MONTHS) + r") \d{1,2}, \d{4}")}
+
+
+def _date_formats(test: Test) -> float:
+    """Formats beyond the first among the written dates (each one more to
+    convert from), plus the share of dates that write the month as a number
+    (its length must be known by number, not by name)."""
+    found = {style: len(rx.findall(test.input)) for style, rx in _WRITTEN.items()}
+    total = sum(found.values())
+    if not total:
+        return 0.0
+    return sum(1 for n in found.values() if n) - 1 + (found["iso"] + found["us"]) / total
+
+
+def _calendar_traps(test: Test) -> float:
+    """Traps at the stated date, where every chain starts: within two days
+    of a month end (+1), and within four days of the end of February of a
+    leap year or a century year, where the leap rule has its exceptions (+1)."""
+    start = dt.date.fromisoformat(test.genresult["nodes"][0])
+    near_end = (start + dt.timedelta(days=2)).month != start.month or start.day <= 1
+    y = start.year
+    february = (y % 4 == 0 or y % 100 == 0) and abs((start - dt.date(y, 3, 1)).days) <= 4
+    return float(near_end) + float(february)
+
+
 def _amount(kind: str, k: int) -> str:
     unit = kind[:-1] if abs(k) == 1 else kind
     return f"{abs(k)} {unit}"
 
 
+def _unit_step_days(test: Test) -> float:
+    """Mean size in days of the steps counted in days, weeks, months or years."""
+    sizes = [abs(st["amount"]) * _UNIT_DAYS[st["kind"]] for st in test.genresult["steps"]
+             if st["kind"] in _UNIT_DAYS]
+    return sum(sizes) / len(sizes) if sizes else 0.0
+
+
 @register
 class Dates(ChoiceTask):
     name = "dates"
-    version = 1
+    version = 2
     description = "Compute a date (or weekday) from a narrative with relative dates and an implied today."
     schema = ParamSchema({
         "hops": Int(2, 1, 6, "steps from the stated date to the asked date"),
@@ -133,6 +193,13 @@ class Dates(ChoiceTask):
         "ask": Choice("date", ["date", "weekday", "mixed"], "ask for a date or a weekday"),
         "choices": Int(5, 3, 7, "number of answer options"),
     })
+
+    measures = {
+        "hops": Measure("steps", lambda t: len(t.genresult["steps"])),
+        "max_offset": Measure("days per counted step", _unit_step_days),
+        "format": Measure("date formats", _date_formats),
+        "calendar": Measure("calendar traps", _calendar_traps),
+    }
 
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         hops, calendar = params["hops"], params["calendar"]
@@ -146,23 +213,24 @@ class Dates(ChoiceTask):
             kinds = [u for u in units if _defined(here, u)]
             if calendar != "plain":
                 kinds += _BOUNDARIES
-            kind = rng.choice(kinds)
-            if kind in _UNIT_DAYS:
-                k = rng.randint(1, params["max_offset"] // _UNIT_DAYS[kind])
-                k = k if rng.random() < 0.5 else -k
-            else:
-                k = 0
-            step = {"kind": kind, "amount": k}
+            while True:
+                kind = rng.choice(kinds)
+                if kind in _UNIT_DAYS:
+                    k = rng.randint(1, params["max_offset"] // _UNIT_DAYS[kind])
+                    k = k if rng.random() < 0.5 else -k
+                else:
+                    k = 0
+                step = {"kind": kind, "amount": k}
+                there = apply(here, step)
+                # Days and weeks are always one-to-one, so this ends.
+                if one_to_one(here, kind, there):
+                    break
             steps.append(step)
-            nodes.append(apply(here, step))
+            nodes.append(there)
         today = rng.randint(0, hops)
         answer = nodes[-1]
 
-        if params["format"] == "mixed":
-            narrative_style = None
-            option_style = rng.choice(FORMATS)
-        else:
-            narrative_style = option_style = params["format"]
+        narrative_style = None if params["format"] == "mixed" else params["format"]
         events = rng.sample(EVENTS, hops + 1)
         text = self._narrative(rng, steps, nodes, today, events, narrative_style, ask)
 
@@ -172,7 +240,7 @@ class Dates(ChoiceTask):
             picked = self._distractors(rng, steps, nodes, n - 1)
             entries = [(answer, "answer")] + picked
             rng.shuffle(entries)
-            option_text = [fmt_date(d, option_style) for d, _ in entries]
+            option_text = [fmt_date(d, narrative_style or rng.choice(FORMATS)) for d, _ in entries]
             options = [d.isoformat() for d, _ in entries]
             target = labels[options.index(answer.isoformat())]
         else:
@@ -182,20 +250,21 @@ class Dates(ChoiceTask):
             rng.shuffle(entries)
             option_text = options = [w for w, _ in entries]
             target = labels[options.index(right)]
+        if _SLASH.search(text) or any(_SLASH.search(t) for t in option_text):
+            text = SLASH_NOTE + " " + text
         lines = [text, "Options:"]
         lines += [f"{label} {t}" for label, t in zip(labels, option_text)]
         return Test(
             input="\n".join(lines),
             target=target,
             response_enum=labels,
-            guess_chance=1 / n,
             genresult={
                 "ask": ask, "stated": start.isoformat(), "today": nodes[today].isoformat(),
                 "today_index": today, "steps": steps,
                 "nodes": [d.isoformat() for d in nodes],
                 "answer": answer.isoformat(), "options": options,
                 "option_kinds": [kind for _, kind in entries],
-                "option_format": option_style,
+                "option_format": params["format"],
                 "crosses_feb29": any(_has_feb29(a, b) for a, b in zip(nodes, nodes[1:])),
                 "month_boundaries": sum(_months_between(a, b) for a, b in zip(nodes, nodes[1:])),
             },

@@ -27,7 +27,7 @@ from importlib import resources
 from typing import Any
 
 from contour.spec.params import Choice, Float, Int, ParamSchema
-from contour.spec.task import Instructions, NumberTask, Test
+from contour.spec.task import Instructions, Measure, NumberTask, Test
 from contour.tasks.registry import register
 
 BANDS = {"short": (3, 5), "medium": (6, 8), "long": (9, 14), "any": (3, 14)}
@@ -82,6 +82,11 @@ def _recase(rng: random.Random, word: str, case: str) -> str:
     return word
 
 
+def _upper_share(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    return sum(c.isupper() for c in letters) / max(1, len(letters))
+
+
 def _quoted(letters: str) -> str:
     names = [f"'{c}'" for c in letters]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -90,7 +95,7 @@ def _quoted(letters: str) -> str:
 @register
 class Letters(NumberTask):
     name = "letters"
-    version = 1
+    version = 2
     description = "Count how many times given letters appear across a list of words."
     schema = ParamSchema({
         "words": Int(5, 1, 60, "number of words listed"),
@@ -106,6 +111,15 @@ class Letters(NumberTask):
         cot="Count the letters as asked. Think step by step, "
             "then end with a line 'Final Answer: <integer>'.",
     )
+
+    measures = {
+        "words": Measure("words", lambda t: len(t.genresult["words"])),
+        "word_length": Measure("letters per word", lambda t: sum(
+            len(w) for w in t.genresult["words"]) / len(t.genresult["words"])),
+        "letters": Measure("letters counted", lambda t: len(t.genresult["letters"])),
+        "case": Measure("upper-case share", lambda t: _upper_share(t.input.split("Words: ", 1)[1])),
+        "density": Measure("words holding a letter", lambda t: t.genresult["words_with_letter"]),
+    }
 
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         band = params["word_length"]

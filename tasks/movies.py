@@ -3,8 +3,8 @@
 A group of reference films is listed; every one of them carries a common
 signature of labels: two or more genres, often with themes as well (e.g.
 Biography + Drama + "true story"). Exactly one option carries the whole
-signature too; every other option lacks at least one of the signature's
-genres. The film table (`data/movies.csv`: title, year, genres and themes
+signature too; every other option lacks every signature label except at
+most the broadest genre. The film table (`data/movies.csv`: title, year, genres and themes
 from a controlled vocabulary, both pipe-separated) was written for this
 project. Genres are generous (up to five, every genre most viewers would
 grant), because an option counts as wrong for *lacking* a genre, and a
@@ -19,12 +19,13 @@ Axes (each makes the problem harder for a different reason):
   and a uniform guess gets less likely.
 - `distractors`: "unrelated" options share no label at all with the
   signature (any overlap already points at the answer); "related" options
-  share as many of the signature's genres as possible while lacking at
-  least one (a Drama that is not a Biography for a Biography + Drama
-  group), so every genre of every option must be checked. Related options
-  never share a signature theme: themes are the most salient labels, and
-  a superhero film lacking one genre of a superhero group would look like
-  it belongs.
+  share the signature's broadest genre (the one most films of the table
+  carry, e.g. Drama) and nothing else of it, so the shared genre no longer
+  singles out the answer and the group's distinctive labels must be
+  recalled. They never share a distinctive genre or a theme: a wrong
+  option that lacked only one of the group's labels (a political history
+  drama beside a group of biographical history dramas) would hinge on the
+  exact tags of the table rather than on what the films are.
 
 The signature is, by construction, exactly the set of labels that all
 reference films share (their intersection), and the answer carries all of
@@ -43,7 +44,7 @@ from typing import Any, NamedTuple
 
 from contour.spec import answers
 from contour.spec.params import Choice, Int, ParamSchema
-from contour.spec.task import ChoiceTask, Instructions, Test
+from contour.spec.task import ChoiceTask, Instructions, Measure, Test
 from contour.tasks.registry import register
 
 DATA = Path(__file__).parent / "data" / "movies.csv"
@@ -117,36 +118,40 @@ def _draw_group(rng: random.Random, films: tuple[Film, ...], refs: int
                     return others, answer, signature
 
 
+@functools.lru_cache(maxsize=1)
+def genre_counts() -> dict[str, int]:
+    """How many films of the table carry each genre tag."""
+    counts: dict[str, int] = {}
+    for film in load_films():
+        for tag in film.tags:
+            if tag.startswith("g:"):
+                counts[tag] = counts.get(tag, 0) + 1
+    return counts
+
+
+def broadest_genre(signature: frozenset[str]) -> str:
+    """The signature genre most films carry (ties: the first by name)."""
+    counts = genre_counts()
+    return min(_genres_of(signature), key=lambda g: (-counts[g], g))
+
+
 def _pick_distractors(rng: random.Random, films: tuple[Film, ...], exclude: set[int],
                       signature: frozenset[str], n: int, mode: str) -> list[int] | None:
-    """n films lacking at least one signature genre: "unrelated" ones share
-    no label with the signature, "related" ones share no theme and as many
-    genres as possible."""
-    genres = _genres_of(signature)
-    eligible = [i for i in range(len(films))
-                if i not in exclude and not genres <= films[i].tags]
+    """n films that clearly lack the signature: "unrelated" ones share no
+    label with it, "related" ones share exactly its broadest genre."""
     if mode == "unrelated":
-        pool = [i for i in eligible if not films[i].tags & signature]
-        return rng.sample(pool, n) if len(pool) >= n else None
-    tiers: dict[int, list[int]] = {}
-    for i in eligible:
-        shared = films[i].tags & signature
-        if shared and shared <= genres:
-            tiers.setdefault(len(shared), []).append(i)
-    chosen: list[int] = []
-    for overlap in sorted(tiers, reverse=True):
-        tier = tiers[overlap]
-        take = min(len(tier), n - len(chosen))
-        chosen += rng.sample(tier, take)
-        if len(chosen) == n:
-            return chosen
-    return None
+        allowed: frozenset[str] = frozenset()
+    else:
+        allowed = frozenset([broadest_genre(signature)])
+    pool = [i for i in range(len(films))
+            if i not in exclude and films[i].tags & signature == allowed]
+    return rng.sample(pool, n) if len(pool) >= n else None
 
 
 @register
 class Movies(ChoiceTask):
     name = "movies"
-    version = 1
+    version = 2
     description = "Pick the film that shares a group's genres and themes."
     schema = ParamSchema({
         "reference_count": Int(3, 2, 8, "number of films in the reference group"),
@@ -163,6 +168,15 @@ class Movies(ChoiceTask):
             "shares all of them. Think step by step, then end with a line "
             "'Final Answer: (<letter>)' naming one option, like (A).",
     )
+
+    measures = {
+        "choice_count": Measure("options", lambda t: len(t.genresult["choices"])),
+        # Fewer films show the common thread fewer times.
+        "reference_count": Measure("missing evidence (1 / films shown)",
+                                   lambda t: 1 / len(t.genresult["reference_movies"])),
+        "distractors": Measure("labels options share with the group", lambda t: sum(
+            t.genresult["distractor_overlap"]) / len(t.genresult["distractor_overlap"])),
+    }
 
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         films = load_films()
@@ -185,7 +199,6 @@ class Movies(ChoiceTask):
             input="\n".join(lines),
             target=labels[options.index(answer)],
             response_enum=labels,
-            guess_chance=1 / n_choices,
             genresult={
                 "reference_movies": ref_titles,
                 "choices": titles,

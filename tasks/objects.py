@@ -19,6 +19,10 @@ Axes (each makes the problem harder for a different reason):
   ("My sister has four flutes."), often of the asked category, which must not
   be counted.
 
+Fruits and vegetables are meant in the kitchen sense, and the question says
+so when it asks for either: botanically a zucchini or an eggplant is a
+fruit, and a reader who counts that way would get another answer.
+
 Ground truth is a sum over the generated structure (a quantity per mention,
 updated by each change in order), never read back from the text.
 """
@@ -31,7 +35,7 @@ from typing import Any
 
 from contour.spec import answers
 from contour.spec.params import Float, Int, ParamSchema
-from contour.spec.task import Instructions, NumberTask, Test
+from contour.spec.task import Instructions, Measure, NumberTask, Test
 from contour.tasks.registry import register
 
 # Category -> items as "singular/plural". Every item is a countable noun that
@@ -90,6 +94,8 @@ CATEGORIES: dict[str, list[str]] = {
 }
 
 _CATEGORY_NAMES = sorted(CATEGORIES)
+_PRODUCE = {"fruits", "vegetables"}
+KITCHEN_SENSE = "(Fruits and vegetables are meant in the everyday kitchen sense, not the botanical one.)"
 _OTHERS = {c: sorted(i for o in _CATEGORY_NAMES if o != c for i in CATEGORIES[o])
            for c in _CATEGORY_NAMES}
 
@@ -144,7 +150,7 @@ def _gain_sentence(item: str, k: int, held: int) -> str:
 @register
 class Objects(NumberTask):
     name = "objects"
-    version = 1
+    version = 2
     description = "Count the items of one category among possessions, with distractors and changes."
     schema = ParamSchema({
         "items": Int(5, 1, 16, "item mentions in the opening list"),
@@ -160,6 +166,15 @@ class Objects(NumberTask):
         cot="Answer the counting question. "
             "Think step by step, then end with a line 'Final Answer: <integer>'.",
     )
+
+    measures = {
+        "items": Measure("mentions", lambda t: len(t.genresult["mentions"])),
+        "max_quantity": Measure("mean quantity", lambda t: sum(
+            m["quantity"] for m in t.genresult["mentions"]) / len(t.genresult["mentions"])),
+        "distractors": Measure("distractor mentions", lambda t: t.genresult["distractor_mentions"]),
+        "changes": Measure("changes", lambda t: len(t.genresult["changes"])),
+        "noise": Measure("noise sentences", lambda t: len(t.genresult["noise"])),
+    }
 
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         n = params["items"]
@@ -209,7 +224,10 @@ class Objects(NumberTask):
 
         target = sum(h for h, m in zip(held, mentions) if m["relevant"])
         opening = "I have " + _join([_amount(m["quantity"], m["item"]) for m in mentions]) + "."
-        text = " ".join([opening] + sentences + [f"How many {category} do I have?"])
+        question = f"How many {category} do I have?"
+        if category in _PRODUCE:
+            question += " " + KITCHEN_SENSE
+        text = " ".join([opening] + sentences + [question])
         return Test(
             input=text,
             target=str(target),

@@ -25,9 +25,15 @@ draw is also checked for ambiguity and redrawn when ambiguous, so the target
 is the prediction of the unique best-supported rule. A rule's support is its
 spare checks: shown terms minus free parameters. Every rule family of a
 catalogue (integer multipliers enumerated over a range wider than the
-generator draws) is fitted to the shown terms; a draw is rejected when a
-rival fits with as many spare checks and another answer, or another family
-fits with more (a simpler rule than the label). Rivals that interleave two
+generator draws, plus "tails": an arithmetic, geometric or quadratic rule
+that starts after one free first term) is fitted to the shown terms; a draw
+is rejected when a rival fits with another answer and is at least as
+plausible: checked at least once and of the same or a lower level (its
+family's level, `RIVAL_LEVEL`), or checked as often as the true rule;
+and when another family fits with more checks (a simpler rule than the
+label). So "1, -1, -2, -4, -8" (add -2, times 2: next -10) is rejected,
+because doubling after the first term (next -16) fits as well at the same
+level, and so is "0, 6, 6, 12" (Fibonacci: 18; "add 6, times 1": 12). Rivals that interleave two
 simple rules, each checked twice on its own half, are weighed the same way,
 and the hidden-term half of an interleaved rule must be best-supported on
 its own. Fits are linear once the multipliers are fixed and are solved
@@ -41,7 +47,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from contour.spec.params import Choice, Int, ParamSchema
-from contour.spec.task import Instructions, NumberTask, Test
+from contour.spec.task import Instructions, Measure, NumberTask, Test
 from contour.tasks.registry import register
 
 LEVELS: dict[int, list[str]] = {
@@ -274,7 +280,24 @@ def _build_candidates() -> list[_Candidate]:
     return c
 
 
-_CANDIDATES = _build_candidates()
+def _tail_rows(base: Rows, base_width: int) -> Rows:
+    """The first term free, the rule from the second term on."""
+    def rows(n: int) -> list[list[int]]:
+        return [[1] + [0] * base_width] + [[0] + row for row in base(n - 1)]
+    return rows
+
+
+_CANDIDATES = _build_candidates() + [
+    _Candidate("arithmetic_tail", (), 0, 3, _tail_rows(_poly_rows(1), 2)),
+    _Candidate("quadratic_tail", (), 0, 4, _tail_rows(_poly_rows(2), 3)),
+] + [_Candidate("geometric_tail", (r,), 1, 2, _tail_rows(_rec_rows((r,), False), 1))
+     for r in range(-5, 6) if r not in (-1, 0, 1)]
+
+# The level of every catalogue family, rivals included: a family's level in
+# LEVELS, and one more than the base rule for a tail.
+RIVAL_LEVEL: dict[str, int] = {family: level for level, families in LEVELS.items()
+                               for family in families}
+RIVAL_LEVEL.update(arithmetic_tail=2, geometric_tail=3, quadratic_tail=3)
 
 
 def _true_key(rule: str, c: dict[str, Any]) -> tuple:
@@ -371,12 +394,13 @@ def _layout(n: int, target: int) -> list[_Fit | None]:
 
 def fitting_rules(values: list[int], target: int,
                   simple: bool = False) -> list[tuple[str, tuple, int, int]]:
-    """Every catalogue rule (only non-interleaved ones when `simple`) that
+    """Every catalogue rule (only plain ones, no interleaving or tail, when `simple`) that
     fits the shown terms, all positions but `target`:
     (family, multipliers, spare checks, predicted value mod prime)."""
     fits = []
     for cand, fit in zip(_CANDIDATES, _layout(len(values), target)):
-        if fit is None or (simple and cand.family.startswith("interleaved")):
+        if fit is None or (simple and (cand.family.startswith("interleaved")
+                                       or cand.family.endswith("_tail"))):
             continue
         y = [values[i] % _PRIME for i in fit.pivots]
         # Most rules fail on the first extra term: test it before solving.
@@ -403,22 +427,26 @@ def _half_key(rule: str, c: dict[str, Any], parity: int) -> tuple:
     return ("quadratic", ()) if quadratic else ("arithmetic", ())
 
 
-def _best_supported(fits: list, key: tuple, truth: int) -> bool:
+def _best_supported(fits: list, key: tuple, truth: int, level: int | None = None) -> bool:
     """The rule `key` fits, predicts `truth`, and no rival explains the terms
-    as well with another answer, or better as another family."""
+    as well with another answer, or better as another family. With `level`,
+    a rival of that level or below that fits with another answer is as
+    plausible as the true rule however many checks each has."""
     own = [f for f in fits if (f[0], f[1]) == key]
     if not own or own[0][3] != truth:
         return False  # the true rule is not pinned down at this layout
     spare = own[0][2]
     # Rivals with fewer spare checks lose to the true rule; a rival of
     # another family with more means the rule is simpler than its label.
-    return all((pred == truth or s < spare) and (family == key[0] or s <= spare)
+    return all((pred == truth or (s < spare and (level is None or RIVAL_LEVEL[family] > level)))
+               and (family == key[0] or s <= spare)
                for family, _, s, pred in fits)
 
 
 def _unambiguous(rule: str, coefs: dict[str, Any], values: list[int], target: int) -> bool:
     truth = values[target] % _PRIME
-    if not _best_supported(fitting_rules(values, target), _true_key(rule, coefs), truth):
+    level = RIVAL_LEVEL[rule]
+    if not _best_supported(fitting_rules(values, target), _true_key(rule, coefs), truth, level):
         return False
     # Rivals that interleave two simple rules, each checked at least twice
     # on its own half (the standard the interleaved families are held to).
@@ -442,7 +470,7 @@ _MAX_DRAWS = 200
 @register
 class Sequence(NumberTask):
     name = "sequence"
-    version = 1
+    version = 2
     description = "Continue a rule-based integer sequence or fill in its missing term."
     schema = ParamSchema({
         "level": Int(2, 1, 5, "rule complexity (1 arithmetic ... 5 mixed and interleaved rules)"),
@@ -456,6 +484,14 @@ class Sequence(NumberTask):
         cot="Find the rule of the sequence and give the number asked for. "
             "Think step by step, then end with a line 'Final Answer: <integer>'.",
     )
+
+    measures = {
+        "level": Measure("rule parameters", lambda t: DOF[t.genresult["rule"]]),
+        "extra_terms": Measure("missing evidence (1 / spare checks)",
+                               lambda t: 1 / t.genresult["spare_checks"]),
+        "mode": Measure("asked term inside the shown ones",
+                        lambda t: float(t.genresult["position"] < t.genresult["shown"])),
+    }
 
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         gap = params["mode"] == "gap"

@@ -18,6 +18,13 @@ Axes (each makes the problem harder for a different reason):
   answer's own shape set, closest corner count first (same-corner shapes,
   e.g. rectangle for a square, come before anything else), so more options
   brings in the nearest rivals.
+
+Some names include others (every square is also a rectangle, a rhombus, a
+kite and a parallelogram; every right triangle is a triangle; every circle
+is an ellipse), so the question asks for the most specific name, says so,
+and the answer is the narrowest class the shape belongs to. Offering only
+names that exclude each other would empty the option list of the nearest
+rivals, which are exactly the broader classes.
 - `rotate`: off, the shape is turned by a multiple of 90 degrees (edges on
   the axes, right angles visible as equal coordinates); on, by any angle,
   so lengths and angles must be computed from the coordinates.
@@ -49,7 +56,7 @@ from typing import Any
 
 from contour.spec import answers
 from contour.spec.params import Bool, Choice, Int, ParamSchema
-from contour.spec.task import ChoiceTask, Test
+from contour.spec.task import ChoiceTask, Measure, Test
 from contour.tasks.registry import register
 
 SHAPES = ["triangle", "right triangle", "square", "rectangle", "rhombus", "parallelogram",
@@ -65,6 +72,8 @@ SHAPE_SETS = {
     "full": SHAPES,
 }
 REDUNDANCIES = ["split", "zero", "start_mid", "explicit_close"]
+QUESTION = ("Which is the most specific name for the shape it draws? (For a square, "
+            "\"square\" rather than \"rectangle\" or \"rhombus\".)")
 
 Point = tuple[float, float]
 
@@ -306,6 +315,24 @@ def _distractors(rng: random.Random, target: str, pool: list[str], n: int) -> li
     return others[:n]
 
 
+def _off_axes(rotation: float) -> float:
+    return min(rotation % 90, 90 - rotation % 90)
+
+
+def _extra_points(test: Test) -> float:
+    # A plain polygon path is M, one L per further corner and Z; an arc
+    # shape is M, two arcs and Z. Everything beyond is redundant.
+    g = test.genresult
+    plain = 4 if g["arc"] else g["corners"] + 1
+    return g["commands"] - plain
+
+
+def _relative_share(test: Test) -> float:
+    path = test.input.split('d="', 1)[1].split('"', 1)[0]
+    commands = [c for c in path if c.isalpha() and c not in "Zz"]
+    return sum(c.islower() for c in commands) / len(commands)
+
+
 def _edits(rng: random.Random, n: int) -> list[str]:
     edits: list[str] = []
     for _ in range(n):
@@ -318,7 +345,7 @@ def _edits(rng: random.Random, n: int) -> list[str]:
 @register
 class Shapes(ChoiceTask):
     name = "shapes"
-    version = 1
+    version = 2
     description = "Identify the shape drawn by an SVG path."
     schema = ParamSchema({
         "shape_set": Choice("extended", list(SHAPE_SETS),
@@ -330,6 +357,15 @@ class Shapes(ChoiceTask):
         "syntax": Choice("absolute", ["absolute", "relative", "mixed"],
                          "path commands: absolute, relative, or both mixed with H/V"),
     })
+    measures = {
+        "shape_set": Measure("same-corner rivals from the set",
+                             lambda t: t.genresult["same_corner_rivals_in_set"]),
+        "options": Measure("options", lambda t: len(t.genresult["options"])),
+        "rotate": Measure("degrees off the axes", lambda t: _off_axes(t.genresult["rotation"])),
+        "redundant": Measure("points that are not corners", _extra_points),
+        "syntax": Measure("relative commands", _relative_share),
+    }
+
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         target = rng.choice(SHAPE_SETS[params["shape_set"]])
         edits = _edits(rng, params["redundant"])
@@ -353,17 +389,21 @@ class Shapes(ChoiceTask):
         labels = answers.choice_labels(len(options))
         lines = ["This SVG path element draws a single closed shape:", "",
                  f'<path d="{d}" fill="none" stroke="black" />', "",
-                 "Which shape does it draw?", "", "Options:"]
+                 QUESTION, "", "Options:"]
         lines += [f"{label} {name}" for label, name in zip(labels, options)]
         return Test(
             input="\n".join(lines),
             target=labels[options.index(target)],
             response_enum=labels,
-            guess_chance=1 / len(options),
             genresult={
                 "shape": target, "corners": CORNERS[target], "options": options,
                 "same_corner_distractors": sum(
                     CORNERS[o] == CORNERS[target] for o in options if o != target),
+                # rivals that only a second property (an angle, a side, a
+                # radius) tells apart, among the shapes the set can answer
+                "same_corner_rivals_in_set": sum(
+                    CORNERS[o] == CORNERS[target] for o in options
+                    if o != target and o in SHAPE_SETS[params["shape_set"]]),
                 "edits": edits, "commands": len(segments) + 1,
                 "rotation": round(angle, 1) if arc is None else arc["rotation"],
                 "arc": arc,

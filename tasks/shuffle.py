@@ -33,7 +33,7 @@ from typing import Any
 
 from contour.spec import answers
 from contour.spec.params import Choice, Int, ParamSchema
-from contour.spec.task import ChoiceTask, Test
+from contour.spec.task import ChoiceTask, Measure, Test
 from contour.tasks.registry import register
 
 NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi",
@@ -110,7 +110,7 @@ def _moves_of(question: str, asked: int, swaps: list[list[int]]) -> int:
 @register
 class Shuffle(ChoiceTask):
     name = "shuffle"
-    version = 1
+    version = 2
     description = "Track which person holds which item through a sequence of swaps."
     schema = ParamSchema({
         "people": Int(5, 2, 20, "number of people (= items = answer options)"),
@@ -120,6 +120,12 @@ class Shuffle(ChoiceTask):
                            "ask who holds an item, what a person holds, or either"),
         "theme": Choice("mixed", ["balls", "books", "gifts", "mixed"], "what is swapped"),
     })
+    measures = {
+        "people": Measure("people", lambda t: len(t.genresult["people"])),
+        "swaps": Measure("swaps", lambda t: len(t.genresult["swaps"])),
+        "confounders": Measure("confounders", lambda t: len(t.genresult["confounders"])),
+    }
+
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         n = params["people"]
         theme = params["theme"] if params["theme"] != "mixed" else rng.choice(sorted(THEMES))
@@ -176,7 +182,6 @@ class Shuffle(ChoiceTask):
             input="\n".join(lines),
             target=target,
             response_enum=labels,
-            guess_chance=1 / n,
             genresult={
                 "theme": theme, "people": people, "items": items,
                 "swaps": swaps, "confounders": confounders,

@@ -29,7 +29,7 @@ from typing import Any
 
 from contour.spec import answers
 from contour.spec.params import Choice, Int, ParamSchema
-from contour.spec.task import Instructions, Task, Test
+from contour.spec.task import UNBOUNDED, Instructions, Measure, Task, Test
 from contour.tasks.registry import register
 
 # About a thousand lower-case words, rich in shared prefixes (con-, pre-, str-,
@@ -200,6 +200,11 @@ def _mutate(rng: random.Random, word: str, case: str) -> str:
     return word
 
 
+def _upper_share(words: list[str]) -> float:
+    letters = [c for w in words for c in w]
+    return sum(c.isupper() for c in letters) / max(1, len(letters))
+
+
 def _shared_prefix(a: str, b: str) -> int:
     n = 0
     for x, y in zip(a, b):
@@ -212,7 +217,7 @@ def _shared_prefix(a: str, b: str) -> int:
 @register
 class Sort(Task):
     name = "sort"
-    version = 1
+    version = 2
     description = "Sort a list of words alphabetically, ignoring case."
     schema = ParamSchema({
         "length": Int(8, 2, 60, "number of words"),
@@ -229,6 +234,16 @@ class Sort(Task):
             "a line 'Final Answer: <word>, <word>, ...' giving the sorted words as a "
             "comma-separated list.",
     )
+
+    blind_guess = UNBOUNDED     # the answer is an ordering of distinct words
+    measures = {
+        "length": Measure("words", lambda t: len(t.genresult["words"])),
+        "case": Measure("upper-case share", lambda t: _upper_share(t.genresult["words"])),
+        "prefix": Measure("shared prefix of neighbours", lambda t: t.genresult["mean_shared_prefix"]),
+        "order": Measure("reverse order", lambda t: float(
+            [w.casefold() for w in t.genresult["sorted"]]
+            == sorted((w.casefold() for w in t.genresult["words"]), reverse=True))),
+    }
 
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         words = _draw(rng, params["length"], params["prefix"])

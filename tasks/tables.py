@@ -37,7 +37,7 @@ from typing import Any
 
 from contour.spec import answers
 from contour.spec.params import Choice, Int, ParamSchema
-from contour.spec.task import Instructions, Task, Test
+from contour.spec.task import Instructions, Measure, Task, Test
 from contour.tasks.registry import register
 
 _FIRST = ["Alice", "Bruno", "Chen", "Dana", "Elena", "Farid", "Grace", "Hugo", "Ines",
@@ -256,7 +256,7 @@ _FORMAT_WORDS = {"markdown": "as a Markdown table", "csv": "in CSV format",
 @register
 class Tables(Task):
     name = "tables"
-    version = 1
+    version = 2
     description = "Answer a filter-and-aggregate question about a table in Markdown, CSV or JSON."
     schema = ParamSchema({
         "rows": Int(10, 2, 80, "number of table rows"),
@@ -274,6 +274,13 @@ class Tables(Task):
             "a 'which' question the name exactly as written in the table. Think step by "
             "step, then end with a line 'Final Answer: <answer>'.",
     )
+
+    measures = {
+        "rows": Measure("rows", lambda t: len(t.genresult["keys"])),
+        "columns": Measure("columns", lambda t: len(t.genresult["header"])),
+        "conditions": Measure("filter clauses", lambda t: len(t.genresult["conditions"])),
+        "format": Measure("input characters", lambda t: len(t.input)),
+    }
 
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         domain = rng.choice(DOMAIN_NAMES)

@@ -26,6 +26,11 @@ def solve_from_text(text: str) -> int:
     return ev(ast.parse(expr, mode="eval").body)
 
 
+def defensible_answers(text: str, params: dict) -> set[str]:
+    """The prompt states the precedence, so Python's grammar is the only reading."""
+    return {str(solve_from_text(text))}
+
+
 def test_targets_match_independent_solver_over_grid():
     axes = {"length": [2, 3, 5, 8, 16], "depth": [0, 1, 3, 6], "digits": [1, 3],
             "ops": ["+-", "+-*"], "spacing": ["normal", "none", "random"]}

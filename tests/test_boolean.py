@@ -24,9 +24,10 @@ def _expression(text: str) -> str:
     return re.search(r"Expression: (.*)\n", text).group(1)
 
 
-def solve_from_text(text: str, notation: str) -> bool:
+def solve_from_text(text: str, notation: str, precedence: bool = True) -> bool:
     """Independent solver: tokenise the rendered text, then recursive descent
-    with NOT > XOR > AND > OR (XOR never meets AND/OR unparenthesised)."""
+    with NOT > XOR > AND > OR (XOR never meets AND/OR unparenthesised), or,
+    without `precedence`, AND and OR at one level, read left to right."""
     table = _TOKENS[notation]
     words = sorted(table, key=len, reverse=True)
     pattern = "|".join(re.escape(w) for w in words) + r"|\(|\)"
@@ -45,6 +46,13 @@ def solve_from_text(text: str, notation: str) -> bool:
         return kinds[pos - 1]
 
     def disjunction():
+        if not precedence:
+            value = exclusive()
+            while peek() in ("AND", "OR"):
+                op = take()
+                rhs = exclusive()
+                value = (value and rhs) if op == "AND" else (value or rhs)
+            return value
         value = conjunction()
         while peek() == "OR":
             take()
@@ -96,6 +104,24 @@ def python_eval(text: str) -> bool:
         raise AssertionError(f"unexpected node {node!r}")
 
     return ev(ast.parse(_expression(text), mode="eval").body)
+
+
+_INTROS = {"It uses Python syntax": "python", "It uses C operators": "c",
+           "It uses symbols": "symbolic", "It uses logic notation": "logic",
+           "It is written in words": "words", "It uses bits": "bits"}
+
+
+def defensible_answers(text: str, params: dict) -> set[str]:
+    """The value under every reading the text leaves open: AND before OR
+    only where the text says so (else left to right as well), and Python's
+    own grammar for Python syntax."""
+    notation = next(n for intro, n in _INTROS.items() if intro in text)
+    values = {solve_from_text(text, notation)}
+    if "AND binds tighter than OR" not in text:
+        values.add(solve_from_text(text, notation, precedence=False))
+    if notation == "python":
+        values.add(python_eval(text))
+    return {str(v) for v in values}
 
 
 def test_targets_match_independent_solver_over_grid():

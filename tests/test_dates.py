@@ -49,19 +49,34 @@ def weekday(date):
 
 
 def shift(date, n, unit):
+    """Every date n units from `date`. Month and year steps that land on a
+    missing day (one month after January 31) have two readings in use: the
+    month's last day, or the overflow into the next month."""
     y, m, d = date
     if unit == "day":
-        return from_serial(to_serial(date) + n)
+        return {from_serial(to_serial(date) + n)}
     if unit == "week":
-        return from_serial(to_serial(date) + 7 * n)
+        return {from_serial(to_serial(date) + 7 * n)}
     if unit == "month":
         total = y * 12 + (m - 1) + n
         y, m = total // 12, total % 12 + 1
     else:
         y += n
-    # The task promises month and year steps never land on a missing day.
-    assert d <= month_len(y, m), (date, n, unit)
-    return (y, m, d)
+    if d <= month_len(y, m):
+        return {(y, m, d)}
+    return {(y, m, month_len(y, m)), from_serial(to_serial((y, m, 1)) + d - 1)}
+
+
+def unshift(date, n, unit):
+    """Every T with `date` among shift(T, n, unit): a statement read backwards
+    ("the exam was one month ago" names today from the exam's date)."""
+    found = set()
+    for base in shift(date, -n, unit):
+        for k in range(-4, 5):
+            t = from_serial(to_serial(base) + k)
+            if date in shift(t, n, unit):
+                found.add(t)
+    return found
 
 
 def boundary(date, which, whose):
@@ -76,100 +91,134 @@ def boundary(date, which, whose):
 
 
 # --- reading the text ------------------------------------------------------
+# The reader keeps every "world" (a value for each named day) that the text
+# allows, branching wherever a date or a step has two readings, and pruning
+# worlds whose stated weekdays disagree.
 
 _DATE = (r"(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), )?"
          r"(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4}|[A-Z][a-z]+ \d{1,2}, \d{4})")
 _N = r"(\d+) (day|week|month|year)s?"
+_SLASHES_STATED = "Dates written with slashes are month/day/year (MM/DD/YYYY)."
 
 
-def parse_date(text):
+def read_date(text, month_first):
+    """Every date `text` may mean: a slash date is month/day/year, and also
+    day/month/year unless the text said which. A stated weekday must fit."""
     stated_day = None
     if ", " in text and text.split(", ")[0].casefold() in DAYS:
         stated_day, text = text.split(", ", 1)
     if m := re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)", text):
-        date = (int(m[1]), int(m[2]), int(m[3]))
+        found = {(int(m[1]), int(m[2]), int(m[3]))}
     elif m := re.fullmatch(r"(\d\d)/(\d\d)/(\d{4})", text):
-        date = (int(m[3]), int(m[1]), int(m[2]))
+        found = {(int(m[3]), int(m[1]), int(m[2]))}
+        if not month_first:
+            found.add((int(m[3]), int(m[2]), int(m[1])))
     else:
         m = re.fullmatch(r"([A-Z][a-z]+) (\d{1,2}), (\d{4})", text)
-        date = (int(m[3]), MONTHS.index(m[1].casefold()) + 1, int(m[2]))
-    assert 1 <= date[2] <= month_len(date[0], date[1]), text
+        found = {(int(m[3]), MONTHS.index(m[1].casefold()) + 1, int(m[2]))}
+    found = {d for d in found if 1 <= d[1] <= 12 and 1 <= d[2] <= month_len(d[0], d[1])}
     if stated_day:
-        assert weekday(date) == stated_day.casefold(), text
-    return date
+        found = {d for d in found if weekday(d) == stated_day.casefold()}
+    return found
 
 
 def resolve(phrase, known):
-    """The date a question phrase names, given the dates known so far."""
+    """The dates a question phrase names, given one world."""
+    today = known.get("today")
     if phrase == "today":
-        return known["today"]
+        return {today}
     if phrase in ("tomorrow", "yesterday"):
-        return shift(known["today"], 1 if phrase == "tomorrow" else -1, "day")
+        return shift(today, 1 if phrase == "tomorrow" else -1, "day")
     if m := re.fullmatch(_N + r" from today", phrase):
-        return shift(known["today"], int(m[1]), m[2])
+        return shift(today, int(m[1]), m[2])
     if m := re.fullmatch(_N + r" ago", phrase):
-        return shift(known["today"], -int(m[1]), m[2])
+        return shift(today, -int(m[1]), m[2])
     if m := re.fullmatch(_N + r" (after|before) the (.+)", phrase):
         return shift(known[m[4]], int(m[1]) * (1 if m[3] == "after" else -1), m[2])
     if m := re.fullmatch(r"the (first|last) day of (this|last|next) month", phrase):
-        return boundary(known["today"], m[1], m[2])
+        return {boundary(today, m[1], m[2])}
     m = re.fullmatch(r"the (first|last) day of the month (of|before|after) the (.+)", phrase)
     assert m, phrase
-    return boundary(known[m[3]], m[1], m[2])
+    return {boundary(known[m[3]], m[1], m[2])}
 
 
-def solve_from_text(text):
-    lines = text.splitlines()
-    story = lines[0]
-    options = [re.match(r"^(\([A-Z]\)) (.+)$", ln).groups() for ln in lines[2:]]
+def _relate(worlds, a, b, forward, backward):
+    """Worlds after a statement that fixes b from a (`forward`, a set) or,
+    when b is the known one, a from b (`backward`)."""
+    out = []
+    for w in worlds:
+        if a in w and b not in w:
+            out += [{**w, b: v} for v in forward(w[a])]
+        elif b in w and a not in w:
+            out += [{**w, a: v} for v in backward(w[b])]
+        elif a in w and b in w:
+            out += [w] if w[b] in forward(w[a]) else []
+        else:
+            raise AssertionError(f"statement about two unknown days: {a}, {b}")
+    return out
+
+
+def read_story(story):
+    """Every world the story allows, and the question sentence."""
+    month_first = _SLASHES_STATED in story
+    story = story.replace(_SLASHES_STATED, "").strip()
     sentences = re.split(r"(?<=[.?])\s+(?=[A-Z])", story)
-    known = {}
+    worlds = [{}]
     for s in sentences[:-1]:
         if m := re.fullmatch(rf"Today is ({_DATE})\.", s):
-            known["today"] = parse_date(m[1])
+            worlds = [{**w, "today": d} for w in worlds for d in read_date(m[1], month_first)]
         elif m := re.fullmatch(rf"(Yesterday was|The day before yesterday was|Tomorrow is) ({_DATE})\.", s):
             back = {"Yesterday was": 1, "The day before yesterday was": 2, "Tomorrow is": -1}[m[1]]
-            known["today"] = shift(parse_date(m[2]), back, "day")
+            worlds = [{**w, "today": t} for w in worlds for d in read_date(m[2], month_first)
+                      for t in shift(d, back, "day")]
         elif m := re.fullmatch(rf"The (.+) is on ({_DATE})\.", s):
-            known[m[1]] = parse_date(m[2])
+            worlds = [{**w, m[1]: d} for w in worlds for d in read_date(m[2], month_first)]
         elif m := re.fullmatch(r"The (.+) (was yesterday|is tomorrow|was " + _N + " ago|is in "
                                + _N + r")\.", s):
-            # event = today + offset; solve for whichever side is unknown
             if m[2] in ("was yesterday", "is tomorrow"):
                 n, unit = (-1 if m[2] == "was yesterday" else 1), "day"
             elif m[3]:
                 n, unit = -int(m[3]), m[4]
             else:
                 n, unit = int(m[5]), m[6]
-            if "today" in known:
-                assert m[1] not in known
-                known[m[1]] = shift(known["today"], n, unit)
-            else:
-                known["today"] = shift(known[m[1]], -n, unit)
-                assert shift(known["today"], n, unit) == known[m[1]]
+            worlds = _relate(worlds, "today", m[1], lambda t: shift(t, n, unit),
+                             lambda e: unshift(e, n, unit))
         elif m := re.fullmatch(r"The (.+) is " + _N + r" (after|before) the (.+)\.", s):
-            known[m[1]] = shift(known[m[5]], int(m[2]) * (1 if m[4] == "after" else -1), m[3])
+            n, unit = int(m[2]) * (1 if m[4] == "after" else -1), m[3]
+            worlds = _relate(worlds, m[5], m[1], lambda y: shift(y, n, unit),
+                             lambda x: unshift(x, n, unit))
         elif m := re.fullmatch(r"The (.+) is on the (first|last) day of (this|last|next) month\.", s):
-            known[m[1]] = boundary(known["today"], m[2], m[3])
+            worlds = [{**w, m[1]: boundary(w["today"], m[2], m[3])} for w in worlds]
         elif m := re.fullmatch(r"The (.+) is on the (first|last) day of the month "
                                r"(of|before|after) the (.+)\.", s):
-            known[m[1]] = boundary(known[m[4]], m[2], m[3])
+            worlds = [{**w, m[1]: boundary(w[m[4]], m[2], m[3])} for w in worlds]
         elif m := re.fullmatch(r"Today is the (first|last) day of the month "
                                r"(of|before|after) the (.+)\.", s):
-            known["today"] = boundary(known[m[3]], m[1], m[2])
+            worlds = [{**w, "today": boundary(w[m[3]], m[1], m[2])} for w in worlds]
         else:
             raise AssertionError(f"unread sentence: {s}")
-    question = sentences[-1]
+    return worlds, sentences[-1], month_first
+
+
+def defensible_answers(text: str, params: dict) -> set[str]:
+    """Every option that some reading of the text makes right."""
+    lines = text.splitlines()
+    options = [re.match(r"^(\([A-Z]\)) (.+)$", ln).groups() for ln in lines[2:]]
+    worlds, question, month_first = read_story(lines[0])
     if m := re.fullmatch(r"What (?:is|was) the date (?:of )?(.+)\?", question):
-        answer = resolve(m[1], known)
-        matches = [label for label, opt in options if parse_date(opt) == answer]
-    else:
-        m = re.fullmatch(r"What day of the week (?:is it|was it|will it be|is) (.+)\?", question)
-        assert m, question
-        answer = weekday(resolve(m[1], known))
-        matches = [label for label, opt in options if opt.casefold() == answer]
-    assert len(matches) == 1, (text, answer)
-    return matches[0]
+        answers_ = {d for w in worlds for d in resolve(m[1], w)}
+        return {label for label, opt in options if read_date(opt, month_first) & answers_}
+    m = re.fullmatch(r"What day of the week (?:is it|was it|will it be|is) (.+)\?", question)
+    assert m, question
+    days = {weekday(d) for w in worlds for d in resolve(m[1], w)}
+    return {label for label, opt in options if opt.casefold() in days}
+
+
+def solve_from_text(text):
+    """The one option the text makes right."""
+    found = defensible_answers(text, {})
+    assert len(found) == 1, (text, found)
+    return found.pop()
 
 
 # --- tests -------------------------------------------------------------------

@@ -20,6 +20,11 @@ def solve_from_text(text: str) -> int:
     return len(pattern.findall(listing))
 
 
+def defensible_answers(text: str, params: dict) -> set[str]:
+    """The prompt says case does not matter, so there is one count."""
+    return {str(solve_from_text(text))}
+
+
 def test_targets_match_independent_solver_over_grid():
     axes = {"words": [1, 3, 8, 20, 60], "word_length": list(BANDS), "letters": [1, 2, 3],
             "case": ["lower", "title", "upper", "mixed", "random"], "density": [0.0, 0.5, 1.0]}

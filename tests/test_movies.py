@@ -45,6 +45,41 @@ def solve_from_text(text: str) -> tuple[str, set[str], list[tuple[str, str]]]:
     return fits[0], shared_genres, options
 
 
+def _film_counts() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for genres, _ in TABLE.values():
+        for g in genres:
+            counts[g] = counts.get(g, 0) + 1
+    return counts
+
+
+FILM_COUNTS = _film_counts()
+
+
+def defensible_answers(text: str, params: dict) -> set[str]:
+    """The options that carry every label the group shares, and the wrong
+    options too close to call: those sharing any of the group's labels
+    beyond its broadest genre (the shared genre most films carry, such as
+    Drama). A political history drama beside a group of biographical
+    history dramas is such an option: telling it from the answer hinges
+    on one tag of the table, not on what the films are."""
+    first, *rest = text.splitlines()
+    refs = re.fullmatch(r"Which movie belongs with this group: (.+)\?", first).group(1).split(", ")
+    genres = set.intersection(*(TABLE[t][0] for t in refs))
+    themes = set.intersection(*(TABLE[t][1] for t in refs))
+    broadest = sorted(genres, key=lambda g: (-FILM_COUNTS[g], g))[0]   # ties: first by name
+    options = [re.fullmatch(r"(\([A-Z]\)) (.+)", ln).groups() for ln in rest
+               if re.fullmatch(r"\([A-Z]\) .+", ln)]
+    found = set()
+    for label, title in options:
+        g, t = TABLE[title]
+        if genres <= g and themes <= t:
+            found.add(label)
+        elif (g & genres) - {broadest} or t & themes:
+            found.add(label)
+    return found
+
+
 def test_table_is_large_and_consistent():
     assert len(TABLE) >= 300
     for title, (genres, themes) in TABLE.items():

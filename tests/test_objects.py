@@ -28,11 +28,40 @@ def _noun_index() -> dict[str, str]:
 _NOUNS = _noun_index()
 
 
-def solve_from_text(text: str) -> int:
+# Produce that botany and the kitchen file differently: botanical fruits
+# cooked as vegetables, and a vegetable eaten as a fruit. The solver's own
+# knowledge, not the generator's lists.
+_BOTANICAL_FRUITS = {"zucchini", "zucchinis", "eggplant", "eggplants", "tomato", "tomatoes",
+                     "cucumber", "cucumbers", "pumpkin", "pumpkins", "pepper", "peppers",
+                     "avocado", "avocados", "olive", "olives", "okra", "squash", "squashes"}
+_BOTANICAL_VEGETABLES = {"rhubarb", "rhubarbs"}
+
+
+def _botanical(noun: str) -> str:
+    if noun in _BOTANICAL_FRUITS:
+        return "fruits"
+    if noun in _BOTANICAL_VEGETABLES:
+        return "vegetables"
+    return _NOUNS[noun]
+
+
+def defensible_answers(text: str, params: dict) -> set[str]:
+    """The count in the kitchen sense and, unless the text fixes that sense,
+    in the botanical one too."""
+    found = {str(solve_from_text(text))}
+    if "kitchen sense" not in text:
+        found.add(str(solve_from_text(text, _botanical)))
+    return found
+
+
+def solve_from_text(text: str, category_of=None) -> int:
     """Re-read the story sentence by sentence and keep a ledger of my items."""
-    question = re.search(r"How many (.+) do I have\?$", text)
+    category_of = category_of or _NOUNS.__getitem__
+    question = re.search(r"How many (.+) do I have\?", text)
     asked = question.group(1)
     body = text[:question.start()].strip()
+    assert text[question.end():] in ("", " (Fruits and vegetables are meant in the everyday "
+                                         "kitchen sense, not the botanical one.)"), text
     sentences = re.findall(r"[^.]+\.", body)
     opening = sentences[0].strip()
     assert opening.startswith("I have ") and opening.endswith(".")
@@ -66,7 +95,7 @@ def solve_from_text(text: str) -> int:
         assert m, sentence
         ledger[aliases[m.group(2)]] += _QUANTITY[m.group(1)]
     assert all(v >= 0 for v in ledger.values())
-    return sum(q for noun, q in ledger.items() if _NOUNS[noun] == asked)
+    return sum(q for noun, q in ledger.items() if category_of(noun) == asked)
 
 
 AXES = {"items": [1, 3, 6, 10, 16], "max_quantity": [1, 4, 12, 20],

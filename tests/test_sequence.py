@@ -167,6 +167,67 @@ def solve(known: dict[int, int], t: int, n: int) -> tuple[Fraction, int]:
     return answers_.pop(), best
 
 
+# The level of each model: the task's rule levels (1 arithmetic; 2 geometric,
+# quadratic; 3 Fibonacci, affine, alternating, interleaved arithmetic; 4
+# cubic, second order, tribonacci; 5 second order plus a constant, mixed
+# interleavings), the general-coefficient fits included.
+LEVEL = {"poly1": 1, "poly2": 2, "ratio": 2, "poly3": 4, "ratio+c": 3, "rec2": 4,
+         "rec2+c": 5, "sum2": 3, "sum3": 4, "alternating": 3}
+# A simple rule after one free first term ("1, then doubling") is one level
+# above the rule itself.
+TAILS = {"poly1": 2, "ratio": 3, "poly2": 3}
+
+
+def _interleaved_level(a: str, b: str) -> int:
+    if a == b == "poly1":
+        return 3
+    return 2 + max(LEVEL[a], LEVEL[b]) + (a != b)
+
+
+def readings(known: dict[int, int], t: int, n: int) -> list[tuple[str, int, int, Fraction]]:
+    """Every model that fits the shown terms with at least one spare check:
+    (name, level, spare checks, prediction at t)."""
+    out = []
+    for name, dof, fit in WHOLE:
+        pred = fit(known, t, n)
+        if pred is not None and len(known) - dof >= 1:
+            out.append((name, LEVEL[name], len(known) - dof, pred))
+    if 0 in known and t > 0:
+        rest = {i - 1: v for i, v in known.items() if i > 0}
+        for name, dof, fit in SIMPLE:
+            if name in TAILS and len(known) - dof - 1 >= 1:
+                pred = fit(rest, t - 1, n - 1)
+                if pred is not None:
+                    out.append((name + " tail", TAILS[name], len(known) - dof - 1, pred))
+    halves = [({i // 2: v for i, v in known.items() if i % 2 == p}, (n + 1 - p) // 2)
+              for p in (0, 1)]
+    (own, own_n), (other, other_n) = halves[t % 2], halves[1 - t % 2]
+    # Each half a rule of its own, checked at least twice.
+    others = [(name, dof) for name, dof, fit in SIMPLE
+              if len(other) >= dof + 2 and fit(other, None, other_n) is not None]
+    for name, dof, fit in SIMPLE:
+        pred = fit(own, t // 2, own_n) if len(own) >= dof + 2 else None
+        if pred is None:
+            continue
+        for other_name, other_dof in others:
+            spare = len(known) - dof - other_dof
+            if spare >= 1:
+                out.append((f"{name}/{other_name}", _interleaved_level(name, other_name),
+                            spare, pred))
+    return out
+
+
+def defensible_answers(text: str, params: dict) -> set[str]:
+    """The predictions of every model as plausible as the task's own rule:
+    one of the task's level or below that fits with a spare check, or one
+    of any level with as many checks as the best model of that level."""
+    known, t, n = parse(text)
+    fits = readings(known, t, n)
+    level = params["level"]
+    best = max((s for _, lv, s, _ in fits if lv <= level), default=0)
+    return {str(p) for _, lv, s, p in fits if lv <= level or s >= best}
+
+
 AXES = {"level": [1, 2, 3, 4, 5], "extra_terms": [0, 1, 3, 8], "mode": ["continue", "gap"]}
 
 

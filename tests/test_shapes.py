@@ -119,6 +119,63 @@ def classify(d: str) -> str:
     raise AssertionError(f"unclassifiable quadrilateral {pts}")
 
 
+# Every name a shape is also entitled to (inclusive definitions: a
+# parallelogram is a trapezoid, a rhombus is a kite).
+BROADER = {"square": {"rectangle", "rhombus", "kite", "parallelogram", "trapezoid"},
+           "rectangle": {"parallelogram", "trapezoid"},
+           "rhombus": {"parallelogram", "kite", "trapezoid"},
+           "parallelogram": {"trapezoid"},
+           "right triangle": {"triangle"},
+           "circle": {"ellipse"}}
+
+
+def fitting_names(d: str) -> set[str]:
+    """Every shape name the path fits within the tolerances, broad or narrow."""
+    points, radii = parse_path(d)
+    if radii:
+        rx, ry = radii[0]
+        return {"ellipse", "circle"} if _eq(rx, ry) else {"ellipse"}
+    pts = corners(points)
+    n = len(pts)
+    turns = [_turn(pts[i - 1], pts[i], pts[(i + 1) % n]) for i in range(n)]
+    right = [abs(abs(t) - 90) <= ANGLE_TOL for t in turns]
+    if n == 3:
+        return {"triangle", "right triangle"} if any(right) else {"triangle"}
+    if n != 4:
+        return {{5: "pentagon", 6: "hexagon", 7: "heptagon", 8: "octagon"}[n]}
+    sides = [math.dist(pts[i], pts[(i + 1) % 4]) for i in range(4)]
+    par = [_parallel(pts[0], pts[1], pts[3], pts[2]), _parallel(pts[1], pts[2], pts[0], pts[3])]
+    equal = all(_eq(sides[0], x) for x in sides)
+    names = set()
+    if all(right):
+        names.add("rectangle")
+    if equal:
+        names.add("rhombus")
+    if all(right) and equal:
+        names.add("square")
+    if all(par):
+        names.add("parallelogram")
+    if any(par):
+        names.add("trapezoid")
+    if (_eq(sides[0], sides[1]) and _eq(sides[2], sides[3])) or (
+            _eq(sides[1], sides[2]) and _eq(sides[3], sides[0])):
+        names.add("kite")
+    return names
+
+
+def defensible_answers(text: str, params: dict) -> set[str]:
+    """The question asks for the most specific name: the offered names the
+    path fits (within 2 degrees and 3%) that no other fitting offered name
+    is narrower than. Near-misses count as fitting, so a rectangle drawn
+    almost square, or offered beside a name it nearly fits, shows up."""
+    assert "most specific name" in text, text
+    d = re.search(r'<path d="([^"]+)"', text).group(1)
+    offered = dict(re.findall(r"^(\([A-Z]\)) (.+)$", text, re.MULTILINE))
+    fits = {label: name for label, name in offered.items() if name in fitting_names(d)}
+    return {label for label, name in fits.items()
+            if not any(name in BROADER.get(other, ()) for other in fits.values())}
+
+
 def _margins_ok(d: str, shape: str) -> None:
     """Shapes that are not right / equal / parallel miss by a wide margin."""
     points, radii = parse_path(d)

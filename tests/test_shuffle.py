@@ -55,6 +55,16 @@ def solve_from_text(text: str) -> str:
     return options[holder[0]]
 
 
+def defensible_answers(text: str, params: dict) -> set[str]:
+    """Every option naming what the replay ends with: confounders are read
+    as no-ops, so one person holds each item and each option is distinct."""
+    lines = text.splitlines()
+    labelled = [m.groups() for m in (re.match(r"^(\([A-Z]\)) (.+)$", ln) for ln in lines) if m]
+    right = solve_from_text(text)
+    value = dict(labelled)[right]
+    return {label for label, option in labelled if option == value}
+
+
 def test_targets_match_independent_solver_over_grid():
     axes = {"people": [2, 3, 5, 9, 20], "swaps": [0, 1, 4, 12, 40],
             "confounders": [0, 3, 15], "question": ["holder", "item"]}

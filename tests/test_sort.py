@@ -31,6 +31,16 @@ def solve_from_text(text: str) -> list[str]:
     return out
 
 
+def defensible_answers(text: str, params: dict) -> set[str]:
+    """Every ordering that sorts the words ignoring case: more than one only
+    if two words were equal ignoring case (they would be interchangeable)."""
+    words = solve_from_text(text)
+    folded = [w.casefold() for w in words]
+    if len(set(folded)) < len(folded):
+        return {", ".join(words), ", ".join(reversed(words))}
+    return {", ".join(words)}
+
+
 AXES = {"length": [2, 3, 7, 15, 30, 60], "case": ["none", "capitalised", "random"],
         "prefix": [0, 1, 2, 3, 4], "order": ["ascending", "descending"]}
 

@@ -35,7 +35,15 @@ _QUESTIONS = [
 
 
 def solve_from_text(text: str) -> str:
-    """Independent solver: parse the rendered table and the question sentence."""
+    """Independent solver: the one answer of the question."""
+    found = answers_from_text(text)
+    assert len(found) == 1, ("tie", text)
+    return found[0]
+
+
+def answers_from_text(text: str) -> list[str]:
+    """Parse the rendered table and the question sentence; every answer
+    (several only when rows tie for a "which" question)."""
     head, question = text.split("\n\nQuestion: ")
     rows = parse_table(head.split("\n\n", 1)[1])
     header = list(rows[0])
@@ -64,17 +72,21 @@ def solve_from_text(text: str) -> str:
                 kept = [r for r in kept if test(int(r[col]), t)]
     assert kept, question
     if kind == "count":
-        return str(len(kept))
+        return [str(len(kept))]
     if kind == "sum":
-        return str(sum(int(r[by_lower[groups[0]]]) for r in kept))
+        return [str(sum(int(r[by_lower[groups[0]]]) for r in kept))]
     col = by_lower[groups[1]]
     values = [int(r[col]) for r in kept]
     best = max(values) if groups[0] == "highest" else min(values)
     if kind == "ext":
-        return str(best)
-    winners = [r[header[0]] for r in kept if int(r[col]) == best]
-    assert len(winners) == 1, ("tie", question)
-    return winners[0]
+        return [str(best)]
+    return [r[header[0]] for r in kept if int(r[col]) == best]
+
+
+def defensible_answers(text: str, params: dict) -> set[str]:
+    """The filter's bounds are explicit ("greater than" vs "at least"); a
+    "which" question has as many answers as rows tie for the extreme."""
+    return set(answers_from_text(text))
 
 
 def test_targets_match_independent_solver_over_grid():

@@ -49,6 +49,7 @@ from contour.errors import ContourError
 from contour.evaluate.stats import wilson_interval
 from contour.exits import Interrupted
 from contour.results.manifest import build_manifest, run_fingerprint
+from contour.spec.checks import record_short_points, samples_per_point
 from contour.spec.manifold import Point
 from contour.results.writer import RecordWriter, records_path, write_json_atomic
 from contour.run.fetch import CompletionFetcher, Fetched, Found
@@ -497,6 +498,8 @@ def _run_claimed(settings: OnlineSettings, points: list[Point], options: OnlineO
     try:
         engine = Engine(settings, points, options, folder, client, cache, claimed.manifest)
         engine.manifest.update(sampling=sampling_entry(settings, options), **where)
+        notes = record_short_points(engine.manifest, points, settings.seed,
+                                    samples_per_point(settings.precision))
         engine.write_manifest("running")
     except BaseException:
         cache.close()
@@ -507,6 +510,8 @@ def _run_claimed(settings: OnlineSettings, points: list[Point], options: OnlineO
         resumed = (f" (resuming: {len(engine.finished)} records kept, "
                    f"{engine.dropped} failed ones to retry)" if engine.finished or engine.dropped else "")
         click.echo(f"run folder: {folder}{resumed}", err=True)
+        for line in notes:
+            click.echo(line, err=True)
     try:
         engine.run()
     except (KeyboardInterrupt, Interrupted) as exc:

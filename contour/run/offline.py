@@ -12,7 +12,10 @@ import shutil
 import time
 from pathlib import Path
 
+import click
+
 from contour.errors import ContourError
+from contour.spec.checks import record_short_points
 from contour.results.manifest import build_manifest, run_fingerprint
 from contour.spec.manifold import Point
 from contour.results.writer import RecordWriter, folder_name, records_path, unique_path, write_json_atomic
@@ -61,6 +64,8 @@ def write_offline(settings: RunSettings, points: list[Point], rounds: int,
                     written += 1
                     per_task[point.task] = per_task.get(point.task, 0) + 1
         writer.close()
+        for line in record_short_points(manifest, points, settings.seed, settings.precision.count * rounds):
+            click.echo(line, err=True)
         manifest["status"] = "complete"
         write_json_atomic(partial / MANIFEST_FILE, manifest)
         write_json_atomic(partial / STATS_FILE, {

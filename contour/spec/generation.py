@@ -1,9 +1,31 @@
-"""Tests at coordinates: samples for a point, and fixed multishot examples."""
+"""Tests at coordinates: the samples of a point, and fixed multishot examples.
+
+**Distinct samples.** Sample `i` of a point is the first of its candidates
+(i, 0), (i, 1), ... whose input differs from samples 0 .. i-1; candidate
+(i, 0) is the plain coordinate draw of sample i, and each further one is a
+fresh draw from its own coordinates. Sample i therefore depends only on the
+samples before it, so the first k samples are the same whatever `count` is
+(count-invariance) and on any machine. When a point's test space is
+smaller than the samples asked, no new candidate turns up: after
+`_attempts(i)` tries sample i repeats an earlier test (candidate (i, 0)),
+and `sample_space` reports how many distinct tests the point gave.
+
+Which candidate each sample took is remembered per point (a few bytes a
+sample), so a sample asked again, or out of order, costs one generation.
+
+`guess_chance` is set here, per point, by `contour.spec.chance`.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
+from contour.spec.chance import guess_chance
 from contour.spec.seeding import EXAMPLE, SAMPLE, coordinate_rng
 from contour.spec.task import Task, Test
 
@@ -12,11 +34,122 @@ from contour.spec.task import Task, Test
 # happens to equal the test being asked.
 _EXAMPLE_SEED = 0
 _MAX_REDRAWS = 20
+_REDRAW = SAMPLE + "-redraw"
+_POINTS_KEPT = 4096
+
+
+def _attempts(index: int) -> int:
+    """Candidates tried for sample `index` before accepting a repeat. The
+    last new test of a space of N takes about N tries to find, so the limit
+    grows with the index (capped, which bounds the cost for tiny spaces)."""
+    return min(256, max(32, 4 * (index + 1)))
+
+
+@dataclass
+class _PointDraws:
+    """Which candidate every sample of one point took so far."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    taken: list[int] = field(default_factory=list)      # candidate number per sample
+    seen: set[bytes] = field(default_factory=set)       # digests of their inputs
+    repeats: list[int] = field(default_factory=list)    # samples that repeat an earlier test
+
+
+_points: OrderedDict[str, _PointDraws] = OrderedDict()
+_points_lock = threading.Lock()
+
+
+def _point_key(task: Task, seed: int, params: Mapping[str, Any]) -> str:
+    point = {k: v for k, v in params.items() if k != "count"}
+    return json.dumps([seed, task.name, task.version, point], sort_keys=True, separators=(",", ":"))
+
+
+def _draws(key: str) -> _PointDraws:
+    with _points_lock:
+        draws = _points.get(key)
+        if draws is None:
+            draws = _points[key] = _PointDraws()
+            while len(_points) > _POINTS_KEPT:
+                _points.popitem(last=False)
+        else:
+            _points.move_to_end(key)
+        return draws
+
+
+def _digest(test: Test) -> bytes:
+    return hashlib.blake2b(test.input.encode(), digest_size=12).digest()
+
+
+def _candidate(task: Task, seed: int, params: Mapping[str, Any], index: int, attempt: int) -> Test:
+    if attempt == 0:
+        rng = coordinate_rng(SAMPLE, seed, task.name, task.version, params, index)
+    else:
+        rng = coordinate_rng(f"{_REDRAW}-{attempt}", seed, task.name, task.version, params, index)
+    return task.generate(rng, dict(params))
+
+
+def _extend(task: Task, seed: int, params: Mapping[str, Any], draws: _PointDraws,
+            upto: int) -> Test | None:
+    """Fix the candidates of samples len(taken) .. upto; the last one's test."""
+    test = None
+    while len(draws.taken) <= upto:
+        index = len(draws.taken)
+        first = None
+        for attempt in range(_attempts(index)):
+            candidate = _candidate(task, seed, params, index, attempt)
+            first = first or candidate
+            digest = _digest(candidate)
+            if digest not in draws.seen:
+                draws.seen.add(digest)
+                draws.taken.append(attempt)
+                test = candidate
+                break
+        else:
+            draws.taken.append(0)
+            draws.repeats.append(index)
+            test = first
+    return test
+
+
+def raw_test(task: Task, seed: int, params: Mapping[str, Any], index: int) -> Test:
+    """Sample `index` of a point, distinct from the samples before it
+    where the point's test space allows; `guess_chance` not yet set."""
+    draws = _draws(_point_key(task, seed, params))
+    with draws.lock:
+        if index >= len(draws.taken):
+            test = _extend(task, seed, params, draws, index)
+            assert test is not None
+            return test
+        attempt = draws.taken[index]
+    return _candidate(task, seed, params, index, attempt)
 
 
 def generate_test(task: Task, seed: int, params: Mapping[str, Any], index: int) -> Test:
-    rng = coordinate_rng(SAMPLE, seed, task.name, task.version, params, index)
-    return task.generate(rng, dict(params))
+    test = raw_test(task, seed, params, index)
+    return replace(test, guess_chance=guess_chance(task, params, test))
+
+
+@dataclass(frozen=True)
+class SampleSpace:
+    """How many distinct tests the first `samples` samples of a point hold."""
+
+    samples: int
+    distinct: int
+
+    @property
+    def short(self) -> bool:
+        return self.distinct < self.samples
+
+
+def sample_space(task: Task, seed: int, params: Mapping[str, Any], samples: int) -> SampleSpace:
+    """Draw (or recall) the first `samples` samples of a point and count the
+    distinct ones. Fewer than `samples` means the point's test space ran out."""
+    draws = _draws(_point_key(task, seed, params))
+    with draws.lock:
+        if samples > len(draws.taken):
+            _extend(task, seed, params, draws, samples - 1)
+        repeats = sum(1 for r in draws.repeats if r < samples)
+    return SampleSpace(samples, samples - repeats)
 
 
 def example_tests(task: Task, params: Mapping[str, Any], n: int, avoid: Test) -> list[Test]:

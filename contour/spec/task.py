@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, Mapping
 
 from contour.spec import answers
 from contour.spec.params import ParamSchema
@@ -47,6 +47,30 @@ class Instructions:
     cot: str
 
 
+@dataclass(frozen=True)
+class Measure:
+    """A cheap structural difficulty measure read from a generated test
+    (operands, nesting, words shown ...). `contour grid --check` expects the
+    mean of a parameter's measure to rise along that parameter's axis."""
+
+    name: str
+    of: Callable[[Test], float]
+
+
+def input_words(test: Test) -> float:
+    return float(len(test.input.split()))
+
+
+INPUT_WORDS = Measure("input words", input_words)
+
+# How the success rate of the best blind (constant) answer at a point is found:
+# UNIFORM: multiple choice with the answer placed uniformly, 1 / len(response_enum);
+# SIMULATED: the most frequent target's rate, from a seeded simulation per point
+#   (or `Task.exact_guess_chance` where a closed form exists);
+# UNBOUNDED: 0, for answer spaces too large for any constant answer to score.
+UNIFORM, SIMULATED, UNBOUNDED = "uniform", "simulated", "unbounded"
+
+
 CHOICE_INSTRUCTIONS = Instructions(
     direct="Answer the multiple-choice question. Respond with only the option "
            "letter in parentheses, like (A), as 'Final Answer: (<letter>)'.",
@@ -70,10 +94,25 @@ class Task(ABC):
     description: ClassVar[str]
     schema: ClassVar[ParamSchema]
     instructions: ClassVar[Instructions]
+    #: how `guess_chance` is found (see UNIFORM, SIMULATED, UNBOUNDED)
+    blind_guess: ClassVar[str] = SIMULATED
+    #: the structural measure expected to rise along each difficulty
+    #: parameter; parameters without one are measured in input words
+    measures: ClassVar[Mapping[str, Measure]] = {}
 
     @abstractmethod
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         """Build one test from validated `params` using only `rng` for randomness."""
+
+    def exact_guess_chance(self, params: dict[str, Any]) -> float | None:
+        """The best blind answer's success rate at a point, where a closed
+        form exists; None lets `contour.spec.chance` simulate it."""
+        return None
+
+    def measure(self, param: str, test: Test) -> tuple[str, float]:
+        """(name, value) of the structural measure of `param` on `test`."""
+        m = self.measures.get(param, INPUT_WORDS)
+        return m.name, float(m.of(test))
 
     def extract(self, response: str, test: Test) -> str | None:
         """The answer the response commits to, or None when it gives none."""
@@ -98,9 +137,11 @@ class Task(ABC):
 class ChoiceTask(Task):
     """A multiple-choice task: the answer is an option label from
     `response_enum` ("(A)", "(B)", ...). A response that names an option by
-    its text instead of its label is read through `option_by_text`."""
+    its text instead of its label is read through `option_by_text`. The
+    options are shuffled, so the answer's place is uniform."""
 
     instructions = CHOICE_INSTRUCTIONS
+    blind_guess = UNIFORM
 
     def extract(self, response: str, test: Test) -> str | None:
         region = answers.answer_region(response)
