@@ -92,11 +92,13 @@ def samples_per_point(precision: Precision, rounds: int | None = None) -> int:
 
 @dataclass(frozen=True)
 class SpaceEstimate:
-    """Distinct tests of a point: `size` is exact, estimated or a lower bound."""
+    """Distinct tests of a point: `size` is exact, estimated or a lower bound;
+    `answers` counts the distinct (normalised) targets the probe saw."""
 
     kind: str        # "exact", "estimate" or "at least"
     size: int
     draws: int
+    answers: int
 
     def text(self) -> str:
         return {"exact": "=", "estimate": "~", "at least": ">="}[self.kind] + f" {self.size}"
@@ -111,10 +113,13 @@ def _estimate_space(task_name: str, point: str) -> SpaceEstimate:
     task = get_task(task_name)
     params = json.loads(point)
     seen: set[str] = set()
+    answers: set[str] = set()
     draws = since_new = 0
     while draws < _PROBE_MAX:
         rng = coordinate_rng(_SPACE, 0, task.name, task.version, params, draws)
-        text = task.generate(rng, dict(params)).input
+        test = task.generate(rng, dict(params))
+        text = test.input
+        answers.add(task.normalize(test.target, test))
         draws += 1
         if text in seen:
             since_new += 1
@@ -124,14 +129,15 @@ def _estimate_space(task_name: str, point: str) -> SpaceEstimate:
         if draws == _PROBE_FIRST and len(seen) == draws:
             # No repeat in m draws: P(no repeat) ~ exp(-m^2 / 2N) < 5% for
             # any N below m^2 / (2 ln 20).
-            return SpaceEstimate("at least", int(draws * draws / (2 * math.log(20))), draws)
+            return SpaceEstimate("at least", int(draws * draws / (2 * math.log(20))), draws,
+                                 len(answers))
         if draws >= _PROBE_FIRST and since_new >= max(_PROBE_FIRST, 4 * len(seen)):
-            return SpaceEstimate("exact", len(seen), draws)
+            return SpaceEstimate("exact", len(seen), draws, len(answers))
         if draws >= 4 * _PROBE_FIRST and draws % _PROBE_FIRST == 0:
             size = _uniform_size(draws, len(seen))
             if size >= 4 * draws:     # large: more draws would only refine it
-                return SpaceEstimate("estimate", size, draws)
-    return SpaceEstimate("estimate", _uniform_size(draws, len(seen)), draws)
+                return SpaceEstimate("estimate", size, draws, len(answers))
+    return SpaceEstimate("estimate", _uniform_size(draws, len(seen)), draws, len(answers))
 
 
 def _uniform_size(draws: int, distinct: int) -> int:
@@ -276,6 +282,9 @@ class EntryReport:
     def warnings(self) -> list[str]:
         out = [f"{self.entry.name}: step {s.line()}" for s in self.steps if s.verdict != "rises"]
         out += [f"{self.entry.name}: point {s.line()}" for s in self.short]
+        out += [f"{self.entry.name}: point {p.point_id}: every test has the same answer, "
+                f"so a constant answer is always right" for p, space in self.points
+                if space.answers == 1]
         out += [f"{self.entry.name}: axis {axis} lists values no degree reaches: {values}"
                 for axis, values in self.unreached.items()]
         return out

@@ -76,6 +76,13 @@ def _draws(key: str) -> _PointDraws:
         return draws
 
 
+def forget_samples() -> None:
+    """Drop what every point remembers; samples are recomputed on demand,
+    identically (tests use it to check that no memory changes a sample)."""
+    with _points_lock:
+        _points.clear()
+
+
 def _digest(test: Test) -> bytes:
     return hashlib.blake2b(test.input.encode(), digest_size=12).digest()
 
