@@ -70,14 +70,3 @@ def test_no_answer_is_invalid():
     test = next(t for _, t in grid_samples("arithmetic", {"length": [3]}, 1))
     verdict = task.score("I cannot solve it.", test)
     assert not verdict.is_valid and not verdict.is_correct
-
-
-@pytest.mark.parametrize("bad,message", [
-    ({"lenght": 3}, "unknown parameter 'lenght'"),
-    ({"length": 1}, "out of range"),
-    ({"length": 3.5}, "must be an integer"),
-    ({"ops": "/"}, "must be one of"),
-])
-def test_schema_rejects(bad, message):
-    with pytest.raises(ContourError, match=message):
-        get_task("arithmetic").schema.validate("arithmetic", bad)

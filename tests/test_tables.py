@@ -102,7 +102,7 @@ def test_targets_match_independent_solver_over_grid():
         assert len(g["conditions"]) == params["conditions"]
         assert g["operation"] == params["operation"]
         assert test.input.count("\n") >= params["rows"]
-        assert test.response_enum is None and test.guess_chance == 0
+        assert test.response_enum is None
         assert_scores_own_target(task, test)
         n += 1
     assert n >= 1000
@@ -169,22 +169,3 @@ def test_last_named_row_counts():
 def test_no_answer_is_invalid(op):
     verdict = get_task("tables").score("I could not read the table.", _test(op))
     assert not verdict.is_valid and not verdict.is_correct
-
-
-@pytest.mark.parametrize("bad,message", [
-    ({"row": 3}, "unknown parameter 'row'"),
-    ({"rows": 0}, "'rows' = 0 is out of range"),
-    ({"columns": 9}, "'columns' = 9 is out of range"),
-    ({"conditions": 4}, "'conditions' = 4 is out of range"),
-    ({"format": "xml"}, "'format' must be one of"),
-])
-def test_schema_rejects(bad, message):
-    with pytest.raises(ContourError, match=message):
-        get_task("tables").schema.validate("tables", bad)
-
-
-def test_deterministic():
-    task = get_task("tables")
-    params = task.schema.validate("tables", {"rows": 20, "conditions": 2, "format": "json"})
-    assert generate_test(task, 3, params, 5) == generate_test(task, 3, params, 5)
-    assert generate_test(task, 3, params, 5) != generate_test(task, 3, params, 6)
