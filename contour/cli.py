@@ -110,9 +110,9 @@ def run_command(**opts) -> int:
               help="Random seed of the run whose samples are checked")
 @click.option("--check", is_flag=True,
               help="Check the whole config instead: distinct tests per point and a structural "
-                   "difficulty measure along every axis, at every degree (exit 1 on warnings)")
+                   "difficulty measure along every axis, at every degree (exit 3 on warnings)")
 def grid_command(config: str, degree: int, density: str, precision: str | None, seed: int,
-                 check: bool) -> None:
+                 check: bool) -> int:
     """Print the resolved grid of points of a config for a degree and density.
 
     Points whose test space is smaller than the samples the precision block
@@ -127,13 +127,12 @@ def grid_command(config: str, degree: int, density: str, precision: str | None, 
     if check:
         reports = check_config(cfg, seed, samples)
         click.echo(describe_check(cfg, reports, samples, block.name))
-        if any(r.warnings for r in reports):
-            raise click.exceptions.Exit(1)
-        return
+        return exits.UNFINISHED if any(r.warnings for r in reports) else exits.OK
     points = resolve_grid(cfg, degree, density)
     click.echo(describe_grid(cfg, degree, density))
     for short in short_points(points, seed, samples):
         click.echo(f"short: {short.line()}")
+    return exits.OK
 
 
 @click.command("tasks", context_settings=_HELP)

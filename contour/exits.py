@@ -14,7 +14,8 @@ code  meaning
       (a bad option, an unreadable config, a foreign cache file, a full disk);
       nothing already written was damaged; fix it and run the same command again
 3     finished with failures: some samples have no final record (transient server
-      failures, a task or template that raised); the same command retries them
+      failures, a task or template that raised); the same command retries them;
+      for `grid --check`: the config has warnings
 130   interrupted (Ctrl-C or SIGTERM); the same command resumes the run
 ====  ==========================================================================
 

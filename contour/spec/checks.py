@@ -39,7 +39,7 @@ from contour.tasks import get_task
 _SPACE = "space"
 _MEASURE = "measure"
 _PROBE_FIRST = 64
-_PROBE_MAX = 1024
+_PROBE_MAX = 2048
 _MEASURE_DRAWS = 48
 _MIN_RISE = 0.05
 _Z = 2.0
@@ -259,10 +259,12 @@ def entry_points(entry: TaskEntry) -> list[Point]:
 
 
 def unreached_values(entry: TaskEntry) -> dict[str, list[Any]]:
-    """Axis values no degree reaches (beyond the last window)."""
+    """Axis values no degree reaches (beyond the last window, or outside the
+    window of an entry that fixes its degree)."""
+    degrees = [entry.degree] if entry.degree is not None else range(moving_degrees(entry) + 1)
     out = {}
     for axis in entry.manifold:
-        reached = {v for d in range(moving_degrees(entry) + 1) for v in axis.at_degree(d)}
+        reached = {v for d in degrees for v in axis.at_degree(d)}
         missing = [v for v in axis.values if v not in reached]
         if missing:
             out[axis.name] = missing

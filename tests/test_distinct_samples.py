@@ -1,0 +1,100 @@
+"""A point's samples are distinct tests as far as its test space allows,
+without giving up count-invariance; short points are named by `contour
+grid`, by the run, and in the manifest."""
+
+from __future__ import annotations
+
+import json
+
+from contour.spec.checks import estimate_space, short_points
+from contour.spec.generation import forget_samples, generate_test, sample_space
+from contour.spec.manifold import Point
+from contour.spec.seeding import SAMPLE, coordinate_rng
+from contour.tasks import get_task
+from tests.conftest import run_cli, run_contour
+
+BRACKETS_TWO = {"open": 1, "pairs": 0, "types": 2, "noise": 0.0, "spacing": "spaced"}
+
+
+def _inputs(task, params, n, seed=0):
+    return [generate_test(task, seed, params, i).input for i in range(n)]
+
+
+def test_a_small_space_is_used_up_before_any_repeat():
+    # open 1, pairs 0, types 2: exactly two tests, "( " and "[ ".
+    task = get_task("brackets")
+    inputs = _inputs(task, BRACKETS_TWO, 8)
+    assert len(set(inputs[:2])) == 2
+    assert set(inputs[2:]) <= set(inputs[:2])
+    space = sample_space(task, 0, BRACKETS_TWO, 8)
+    assert space.short and space.distinct == 2 and space.samples == 8
+    assert not sample_space(task, 0, BRACKETS_TWO, 2).short
+
+
+def test_raw_draws_would_repeat_but_samples_do_not():
+    # 3 operands, no nesting, no NOT: 6 notations x 8 values x 4 operator
+    # pairs = 192 tests; 64 independent draws repeat one almost surely.
+    task = get_task("boolean")
+    params = task.schema.validate("boolean", {"length": 3, "depth": 0, "negation": 0.0,
+                                              "notation": "any", "mixed": True})
+    raw = [task.generate(coordinate_rng(SAMPLE, 0, task.name, task.version, params, i),
+                         dict(params)).input for i in range(64)]
+    assert len(set(raw)) < 64
+    assert len(set(_inputs(task, params, 64))) == 64
+    space = estimate_space("boolean", params)
+    assert space.kind in ("exact", "estimate") and abs(space.size - 192) <= 8
+
+
+def test_samples_are_count_invariant_and_order_free():
+    task = get_task("boolean")
+    params = task.schema.validate("boolean", {"length": 3, "depth": 0, "negation": 0.0,
+                                              "notation": "any", "mixed": True})
+    forget_samples()
+    first = _inputs(task, {**params, "count": 40}, 40)
+    forget_samples()
+    late = generate_test(task, 0, {**params, "count": 8}, 39).input   # asked first
+    assert late == first[39]
+    assert _inputs(task, params, 10) == first[:10]
+    forget_samples()
+    assert _inputs(task, params, 40, seed=1) != first
+
+
+def test_short_points_and_their_lines():
+    points = [Point(0, "brackets", get_task("brackets").version, BRACKETS_TWO, {"open": 1}, 0)]
+    short = short_points(points, 0, 8)
+    assert [s.distinct for s in short] == [2]
+    assert short[0].line() == ("000_brackets_open-1: only 2 distinct tests for 8 samples; "
+                               "the rest repeat them")
+    assert short_points(points, 0, 2) == []
+
+
+def _tiny_config(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text("name: tiny\nprecision:\n  low: {count: 6}\n"
+                    "tasks:\n  - name: brackets\n    params: {pairs: 0, types: 2}\n"
+                    "    manifold: {open: [1, 3]}\n")
+    return path
+
+
+def test_grid_names_short_points(tmp_path):
+    result = run_contour("grid", "--config", str(_tiny_config(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    shorts = [ln for ln in result.stdout.splitlines() if ln.startswith("short: ")]
+    # open 1: 2 tests; open 3: 8 tests, enough for 6 samples
+    assert shorts == ["short: 000_brackets_open-1: only 2 distinct tests for 6 samples; "
+                      "the rest repeat them"]
+
+
+def test_offline_run_reports_and_records_short_points(tmp_path):
+    out = tmp_path / "run"
+    result = run_cli("--config", str(_tiny_config(tmp_path)), "--template", "zeroshot-nosys",
+                     "--offline", "1", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert ("note: 000_brackets_open-1: only 2 distinct tests for 6 samples; the rest "
+            "repeat them") in result.stderr.splitlines()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["short_points"] == [
+        {"task": "000_brackets_open-1", "samples": 6, "distinct_tests": 2}]
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    open3 = [r["input"] for r in records if r["task"] == "000_brackets_open-3"]
+    assert len(open3) == len(set(open3)) == 6
