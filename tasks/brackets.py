@@ -5,9 +5,10 @@ Axes (each makes the problem harder for a different reason):
   length of the answer; the model must recall each one, innermost first.
 - `pairs`: complete pairs inside the prefix; they close nothing in the answer
   but must be matched and cancelled to find what is still open.
-- `types`: bracket kinds used, from ( [ { <, at least two: the order of the
-  open kinds must be kept exactly. (With one kind the answer would be fixed
-  by `open` alone, so a constant answer would always be right.)
+- `types`: bracket kinds used, from ( [ { <; with more than one the order
+  of the open kinds must be kept exactly. With one kind the answer is fixed
+  by `open` alone: a constant answer is always right (guess chance 1, and
+  `contour grid --check` warns), so configs use two or more.
 - `noise`: share of filler letters mixed between the brackets; they must be
   ignored while scanning.
 - `spacing`: "spaced" (one bracket per word) or "none" (brackets run
@@ -95,7 +96,7 @@ class Brackets(Task):
     schema = ParamSchema({
         "open": Int(3, 1, 40, "brackets left open at the end of the prefix (answer length)"),
         "pairs": Int(4, 0, 100, "complete pairs inside the prefix"),
-        "types": Int(3, 2, 4, "bracket kinds used, from ( [ { <"),
+        "types": Int(3, 1, 4, "bracket kinds used, from ( [ { < (1: the answer is fixed by open)"),
         "noise": Float(0.0, 0.0, 0.5, "share of filler letters mixed between the brackets"),
         "spacing": Choice("spaced", ["spaced", "none"], "space between symbols, or none"),
     })

@@ -33,7 +33,7 @@ def defensible_answers(text: str, params: dict) -> set[str]:
 
 
 def test_targets_match_independent_solver_over_grid():
-    axes = {"open": [1, 2, 5, 12, 40], "pairs": [0, 1, 4, 15, 60], "types": [2, 3, 4],
+    axes = {"open": [1, 2, 5, 12, 40], "pairs": [0, 1, 4, 15, 60], "types": [1, 2, 4],
             "noise": [0.0, 0.3], "spacing": ["spaced", "none"]}
     task = get_task("brackets")
     n = 0

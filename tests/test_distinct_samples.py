@@ -98,3 +98,20 @@ def test_offline_run_reports_and_records_short_points(tmp_path):
     records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
     open3 = [r["input"] for r in records if r["task"] == "000_brackets_open-3"]
     assert len(open3) == len(set(open3)) == 6
+
+
+def test_online_run_reports_and_records_short_points(tmp_path):
+    from tests import faultserver as fs
+    from tests.runhelp import records, run_online
+
+    config = _tiny_config(tmp_path)
+    with fs.FaultServer([]) as server:
+        proc = run_online(server.apibase, fs.DEFAULT_MODEL, tmp_path, "--threads", "1",
+                          "--parallel", "1", config=config)
+    assert proc.returncode == 0, proc.stderr
+    assert ("note: 000_brackets_open-1: only 2 distinct tests for 6 samples; the rest "
+            "repeat them") in proc.stderr.splitlines()
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["short_points"] == [
+        {"task": "000_brackets_open-1", "samples": 6, "distinct_tests": 2}]
+    assert len(records(tmp_path / "run")) == 12

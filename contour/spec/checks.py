@@ -17,6 +17,9 @@ does every axis make its task harder?
   error; it is *reversed* when the mean falls by more than twice its
   standard error, and *flat* otherwise.
 
+- **Answers**: a point where every probed test has the same answer is
+  named too: a constant answer would always be right there.
+
 Every degree at which some window still moves is checked, so a config is
 checked whole, not at one degree.
 """
