@@ -38,7 +38,9 @@ def test_targets_match_independent_solver_over_grid():
     n = 0
     for params, test in grid_samples("arithmetic", axes, per_point=5, fixed={"negatives": True}):
         assert int(test.target) == solve_from_text(test.input), test.input
-        assert test.genresult["nesting"] <= params["depth"]
+        # depth is exact, as far as the operands allow (two cannot nest)
+        assert test.genresult["nesting"] == min(params["depth"], params["length"] - 2)
+        assert test.input.count("(") - test.input.count("(-") >= test.genresult["nesting"]
         assert_scores_own_target(task, test)
         n += 1
     assert n >= 1000

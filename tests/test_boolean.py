@@ -136,7 +136,7 @@ def test_targets_match_independent_solver_over_grid():
         assert test.target == str(value), test.input
         if notation == "python":
             assert python_eval(test.input) == value, test.input
-        assert test.genresult["nesting"] <= params["depth"]
+        assert test.genresult["nesting"] == min(params["depth"], params["length"] - 2)
         assert test.response_enum == ["True", "False"]
         assert json.loads(json.dumps(test.genresult)) == test.genresult
         assert_scores_own_target(task, test)

@@ -311,3 +311,36 @@ def test_no_answer_is_invalid():
     test = _test()
     verdict = task.score("Hard to say.", test)
     assert not verdict.is_valid and not verdict.is_correct
+
+
+def test_slash_dates_state_their_format_and_month_steps_are_one_to_one():
+    axes = {"format": ["us", "mixed", "iso"], "calendar": ["plain", "month_end", "leap"],
+            "max_offset": [31, 400, 3000]}
+    slash = 0
+    for _, test in grid_samples("dates", axes, 30, {"hops": 4, "ask": "mixed"}):
+        has_slash = re.search(r"\d\d/\d\d/\d{4}", test.input) is not None
+        assert has_slash == test.input.startswith(_SLASHES_STATED), test.input
+        slash += has_slash
+        nodes = test.genresult["nodes"]
+        for step, a, b in zip(test.genresult["steps"], nodes, nodes[1:]):
+            if step["kind"] in ("months", "years"):
+                for d in (a, b):
+                    y, m, day = (int(x) for x in d.split("-"))
+                    assert 4 <= day <= 28 and day != month_len(y, m), (step, a, b)
+    assert slash > 200
+
+
+def test_reader_keeps_every_reading_the_text_allows():
+    # Both readings of 03/02/2000 are Thursdays (the example).
+    text = ("Today is Thursday, 03/02/2000. What is the date tomorrow?\nOptions:\n"
+            "(A) 03/03/2000\n(B) 03/04/2000\n(C) 04/02/2000")
+    assert defensible_answers(text, {}) == {"(A)", "(C)"}
+    assert defensible_answers(_SLASHES_STATED + " " + text, {}) == {"(A)"}
+    # Backwards, "two months ago" from July 1 also fits August 31 (overflow).
+    text = ("The party is on 2021-07-01. The party was 2 months ago. "
+            "What is the date today?\nOptions:\n(A) 2021-09-01\n(B) 2021-08-31\n(C) 2021-08-30")
+    assert defensible_answers(text, {}) == {"(A)", "(B)"}
+    # And February 28 one month back fits March 28-31 when the rule clamps.
+    text = ("The party is on 2019-02-28. The party was 1 month ago. "
+            "What is the date today?\nOptions:\n(A) 2019-03-28\n(B) 2019-03-31\n(C) 2019-03-27")
+    assert defensible_answers(text, {}) == {"(A)", "(B)"}

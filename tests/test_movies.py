@@ -163,3 +163,25 @@ def test_title_with_initials_or_punctuation_is_not_a_bare_letter():
 def test_no_answer_is_invalid():
     verdict = get_task("movies").score("These films have nothing in common.", _test())
     assert not verdict.is_valid and not verdict.is_correct
+
+
+def test_related_options_share_only_the_broadest_genre():
+    n = 0
+    for _, test in grid_samples("movies", {"reference_count": [2, 3, 5]}, 60,
+                                {"distractors": "related", "choice_count": 8}):
+        label, shared_genres, options = solve_from_text(test.input)
+        broadest = sorted(shared_genres, key=lambda g: (-FILM_COUNTS[g], g))[0]
+        themes = set(test.genresult["selected_themes"])
+        for opt_label, title in options:
+            if opt_label != label:
+                genres, own_themes = TABLE[title]
+                assert genres & shared_genres == {broadest} and not own_themes & themes, title
+                n += 1
+    assert n > 1000
+
+
+def test_reader_flags_an_option_that_lacks_only_one_tag():
+    # The example: JFK shares History with the group, lacking Biography.
+    text = ("Which movie belongs with this group: The Post, The King's Speech, Frost/Nixon?"
+            "\n\nOptions:\n(A) JFK\n(B) Braveheart")
+    assert defensible_answers(text, {}) == {"(A)", "(B)"}

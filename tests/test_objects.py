@@ -163,3 +163,14 @@ def test_no_answer_is_invalid_and_bold_answer_counts():
     assert not verdict.is_valid and not verdict.is_correct
     verdict = task.score(f"**Final Answer:** {test.target}.", test)
     assert verdict.is_valid and verdict.is_correct
+
+
+def test_produce_questions_state_the_kitchen_sense():
+    asked_produce = 0
+    for _, test in grid_samples("objects", {"items": [3, 8]}, 120, {"distractors": 0.5}):
+        produce = test.genresult["category"] in ("fruits", "vegetables")
+        assert ("kitchen sense" in test.input) == produce
+        asked_produce += produce
+    assert asked_produce > 50
+    text = "I have three zucchinis and two potatoes. How many vegetables do I have?"
+    assert defensible_answers(text, {}) == {"5", "2"}

@@ -280,3 +280,21 @@ def test_no_answer_is_invalid():
     test = _a_test()
     verdict = task.score("No idea.", test)
     assert not verdict.is_valid and not verdict.is_correct
+
+
+def test_a_second_rule_of_the_same_level_rejects_a_draw():
+    from contour.tasks import sequence as seq
+
+    # The examples. Add -2 then double: next -10; doubling after the
+    # first term: -16.
+    values = [1, -1, -2, -4, -8, -10]
+    assert seq.terms("alternating", {"x0": 1, "a": -2, "b": 2, "add_first": True}, 6) == values
+    assert not seq._unambiguous("alternating", {"x0": 1, "a": -2, "b": 2, "add_first": True},
+                                values, 5)
+    assert defensible_answers("This number sequence follows a rule.\n1, -1, -2, -4, -8, ...\n?",
+                              {"level": 3}) == {"-10", "-16"}
+    # Fibonacci 0, 6, 6, 12 -> 18, or "add 6, times 1" -> 12.
+    values = seq.terms("fibonacci", {"x0": 0, "x1": 6}, 5)
+    assert not seq._unambiguous("fibonacci", {"x0": 0, "x1": 6}, values, 4)
+    assert defensible_answers("This number sequence follows a rule.\n0, 6, 6, 12, ...\n?",
+                              {"level": 3}) == {"18", "12"}

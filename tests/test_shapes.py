@@ -274,3 +274,20 @@ def test_longer_shape_name_wins():
 def test_no_answer_is_invalid():
     verdict = get_task("shapes").score("I cannot tell what this draws.", _test())
     assert not verdict.is_valid and not verdict.is_correct
+
+
+def test_broader_names_are_offered_only_under_a_most_specific_question():
+    seen_broader = 0
+    for _, test in grid_samples("shapes", {"options": [6, 14]}, 60, {"shape_set": "full"}):
+        assert "most specific name" in test.input
+        g = test.genresult
+        seen_broader += any(o in BROADER.get(g["shape"], ()) for o in g["options"])
+    assert seen_broader > 20
+    # A square path fits every broader name too: only the question's wording
+    # leaves one answer.
+    square = "M 10 10 L 60 10 L 60 60 L 10 60 Z"
+    assert fitting_names(square) == {"square", "rectangle", "rhombus", "kite",
+                                     "parallelogram", "trapezoid"}
+    text = (f'<path d="{square}" />\nWhich is the most specific name for the shape it draws?\n'
+            "(A) rectangle\n(B) square\n(C) rhombus\n(D) pentagon")
+    assert defensible_answers(text, {}) == {"(B)"}

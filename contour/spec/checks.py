@@ -44,6 +44,7 @@ _MEASURE = "measure"
 _PROBE_FIRST = 64
 _PROBE_MAX = 2048
 _MEASURE_DRAWS = 48
+_MEASURE_DRAWS_CLOSE = 192   # for a step that rose, but not clearly
 _MIN_RISE = 0.05
 _Z = 2.0
 
@@ -188,16 +189,17 @@ class Measured:
     se: float
 
 
-def measure_point(task_name: str, params: dict[str, Any], axis: str) -> tuple[str, Measured]:
-    return _measure_point(task_name, json.dumps(params, sort_keys=True), axis)
+def measure_point(task_name: str, params: dict[str, Any], axis: str,
+                  draws: int = _MEASURE_DRAWS) -> tuple[str, Measured]:
+    return _measure_point(task_name, json.dumps(params, sort_keys=True), axis, draws)
 
 
 @lru_cache(maxsize=65536)
-def _measure_point(task_name: str, point: str, axis: str) -> tuple[str, Measured]:
+def _measure_point(task_name: str, point: str, axis: str, draws: int) -> tuple[str, Measured]:
     task = get_task(task_name)
     params = json.loads(point)
     values, name = [], axis
-    for i in range(_MEASURE_DRAWS):
+    for i in range(draws):
         test = task.generate(coordinate_rng(_MEASURE, 0, task.name, task.version, params, i),
                              dict(params))
         name, value = task.measure(axis, test)
@@ -233,6 +235,10 @@ def axis_steps(entry: TaskEntry, points: list[Point]) -> list[AxisStep]:
             easier = task.schema.validate(task.name, {**q.params, axis.name: values[at - 1]})
             name, low = measure_point(task.name, easier, axis.name)
             _, high = measure_point(task.name, q.params, axis.name)
+            if verdict(low, high) != "rises" and high.mean > low.mean:
+                # A rise lost in the noise of a few draws: look closer.
+                name, low = measure_point(task.name, easier, axis.name, _MEASURE_DRAWS_CLOSE)
+                _, high = measure_point(task.name, q.params, axis.name, _MEASURE_DRAWS_CLOSE)
             held = {k: v for k, v in q.axes.items() if k != axis.name}
             steps.append(AxisStep(axis.name, name, values[at - 1], values[at], held,
                                   low.mean, high.mean, verdict(low, high)))
