@@ -56,18 +56,34 @@ def _band(name: str) -> tuple[tuple[tuple[str, int], ...], tuple[str, ...]]:
     return words, askable
 
 
-@lru_cache(maxsize=256)
-def _pools(band: str, letters: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Words of the band that hold a counted letter, and words that hold none."""
-    mask = _mask(letters)
-    words, _ = _band(band)
-    return (tuple(w for w, m in words if m & mask),
-            tuple(w for w, m in words if not m & mask))
+@lru_cache(maxsize=None)
+def _with_letter(band: str, letter: int) -> frozenset[int]:
+    """Positions in the band of the words that hold the letter (a bit)."""
+    return frozenset(i for i, (_, m) in enumerate(_band(band)[0]) if m & letter)
 
 
-def _draw(rng: random.Random, pool: tuple[str, ...], k: int) -> list[str]:
-    # Repeats only when the pool is smaller than the request.
-    return rng.sample(pool, k) if k <= len(pool) else [rng.choice(pool) for _ in range(k)]
+def _holding(band: str, mask: int) -> int:
+    """How many words of the band hold a letter of `mask`."""
+    bits = [1 << b for b in range(26) if mask >> b & 1]
+    return len(frozenset().union(*(_with_letter(band, bit) for bit in bits)))
+
+
+def _draw(rng: random.Random, band: str, mask: int, holding: bool, k: int) -> list[str]:
+    """k words of the band that hold a letter of `mask` (or, unless
+    `holding`, none), drawn uniformly by rejection rather than from a
+    materialised pool: a band has thousands of words and a point asks for
+    thousands of letter sets. Repeats only when too few words qualify."""
+    words = _band(band)[0]
+    qualifying = _holding(band, mask) if holding else len(words) - _holding(band, mask)
+    picked: list[str] = []
+    seen: set[int] = set()
+    while len(picked) < k:
+        i = rng.randrange(len(words))
+        if bool(words[i][1] & mask) != holding or (i in seen and k <= qualifying):
+            continue
+        seen.add(i)
+        picked.append(words[i][0])
+    return picked
 
 
 def _recase(rng: random.Random, word: str, case: str) -> str:
@@ -124,12 +140,12 @@ class Letters(NumberTask):
     def generate(self, rng: random.Random, params: dict[str, Any]) -> Test:
         band = params["word_length"]
         letters = "".join(sorted(rng.sample(_band(band)[1], params["letters"])))
-        with_letter, without = _pools(band, letters)
+        mask = _mask(letters)
         n = params["words"]
         hits = sum(rng.random() < params["density"] for _ in range(n))
-        if not without:
-            hits = n
-        chosen = _draw(rng, with_letter, hits) + _draw(rng, without, n - hits)
+        if _holding(band, mask) == len(_band(band)[0]):
+            hits = n     # every word of the band holds a counted letter
+        chosen = _draw(rng, band, mask, True, hits) + _draw(rng, band, mask, False, n - hits)
         rng.shuffle(chosen)
         shown = [_recase(rng, w, params["case"]) for w in chosen]
         per_word = [sum(Counter(w)[c] for c in letters) for w in chosen]
