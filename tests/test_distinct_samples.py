@@ -115,3 +115,43 @@ def test_online_run_reports_and_records_short_points(tmp_path):
     assert manifest["short_points"] == [
         {"task": "000_brackets_open-1", "samples": 6, "distinct_tests": 2}]
     assert len(records(tmp_path / "run")) == 12
+
+
+def test_a_sample_whose_draw_raises_fails_alone_and_always():
+    import pytest
+
+    from contour.spec.params import Int, ParamSchema
+    from contour.spec.task import Instructions, Task, Test
+    from contour.tasks.registry import registered
+
+    class Picky(Task):
+        name = "test-picky"
+        description = "a generator that cannot draw multiples of 3"
+        schema = ParamSchema({"n": Int(1, 1, 9, "unused")})
+        instructions = Instructions(direct="Say it.", cot="Think, then say it.")
+
+        def generate(self, rng, params):
+            value = rng.randrange(12)
+            if value % 3 == 0:
+                raise ValueError(f"cannot draw {value}")
+            return Test(input=f"Say {value}.", target=str(value))
+
+    with registered(Picky) as task:
+        params = task.schema.validate(task.name, {})
+        outcomes = []
+        for i in range(20):
+            try:
+                outcomes.append(generate_test(task, 0, params, i).input)
+            except ValueError:
+                outcomes.append(None)
+        assert None in outcomes and len([o for o in outcomes if o]) >= 8
+        done = [o for o in outcomes if o]
+        assert len(set(done[:8])) == 8          # 8 values are drawable: all of them first
+        forget_samples()
+        for i in reversed(range(20)):           # any order, same outcome
+            if outcomes[i] is None:
+                with pytest.raises(ValueError):
+                    generate_test(task, 0, params, i)
+            else:
+                assert generate_test(task, 0, params, i).input == outcomes[i]
+        assert 0 <= generate_test(task, 0, params, outcomes.index(done[0])).guess_chance < 1

@@ -60,12 +60,22 @@ def _simulated(cls: type[Task], name: str, version: int, point: str) -> float:
 
     def draw(per_half: int) -> None:
         nonlocal index
-        while len(halves[1]) < per_half:
-            test = task.generate(coordinate_rng(CHANCE, 0, name, version, params, index), dict(params))
-            halves[index % 2].append(task.normalize(test.target, test))
-            index += 1
+        tries = 0
+        while len(halves[1]) < per_half and tries < 8 * per_half:
+            tries += 1
+            try:
+                test = task.generate(coordinate_rng(CHANCE, 0, name, version, params, index),
+                                     dict(params))
+            except Exception:   # noqa: BLE001 - a draw the task cannot make has no answer
+                continue
+            finally:
+                index += 1
+            full = halves[0] if len(halves[0]) <= len(halves[1]) else halves[1]
+            full.append(task.normalize(test.target, test))
 
     draw(_FIRST_HALF)
+    if not halves[1]:
+        return 0.0      # the generator fails at every draw; its samples fail too
     rate = cross_fitted_mode_rate(*halves)
     if rate >= _COMMON:
         draw(_FULL_HALF)

@@ -73,7 +73,10 @@ def short_points(points: Iterable[Point], seed: int, samples: int) -> list[Short
     """The points whose first `samples` samples cannot all be distinct."""
     out = []
     for p in points:
-        space = sample_space(get_task(p.task), seed, p.params, samples)
+        try:
+            space = sample_space(get_task(p.task), seed, p.params, samples)
+        except Exception:   # noqa: BLE001 - a task that raises: the run records its samples as failed
+            continue
         if space.short:
             out.append(ShortPoint(p.point_id, samples, space.distinct))
     return out
@@ -121,10 +124,13 @@ def _estimate_space(task_name: str, point: str) -> SpaceEstimate:
     draws = since_new = 0
     while draws < _PROBE_MAX:
         rng = coordinate_rng(_SPACE, 0, task.name, task.version, params, draws)
-        test = task.generate(rng, dict(params))
+        draws += 1
+        try:
+            test = task.generate(rng, dict(params))
+        except Exception:   # noqa: BLE001 - a failing draw is no test (the run records it failed)
+            continue
         text = test.input
         answers.add(task.normalize(test.target, test))
-        draws += 1
         if text in seen:
             since_new += 1
         else:
@@ -200,10 +206,15 @@ def _measure_point(task_name: str, point: str, axis: str, draws: int) -> tuple[s
     params = json.loads(point)
     values, name = [], axis
     for i in range(draws):
-        test = task.generate(coordinate_rng(_MEASURE, 0, task.name, task.version, params, i),
-                             dict(params))
+        try:
+            test = task.generate(coordinate_rng(_MEASURE, 0, task.name, task.version, params, i),
+                                 dict(params))
+        except Exception:   # noqa: BLE001 - as in the probe
+            continue
         name, value = task.measure(axis, test)
         values.append(value)
+    if len(values) < 2:
+        return name, Measured(math.nan, math.nan)
     se = statistics.stdev(values) / math.sqrt(len(values))
     return name, Measured(statistics.fmean(values), se)
 

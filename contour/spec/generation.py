@@ -97,24 +97,36 @@ def _candidate(task: Task, seed: int, params: Mapping[str, Any], index: int, att
 
 def _extend(task: Task, seed: int, params: Mapping[str, Any], draws: _PointDraws,
             upto: int) -> Test | None:
-    """Fix the candidates of samples len(taken) .. upto; the last one's test."""
+    """Fix the candidates of samples len(taken) .. upto; the last one's test.
+
+    A sample whose first candidate raises is a failed sample (asked again, it
+    raises again, the same way); a redraw that raises is skipped. Either
+    way the samples after it are unaffected."""
     test = None
     while len(draws.taken) <= upto:
         index = len(draws.taken)
-        first = None
-        for attempt in range(_attempts(index)):
-            candidate = _candidate(task, seed, params, index, attempt)
-            first = first or candidate
-            digest = _digest(candidate)
-            if digest not in draws.seen:
-                draws.seen.add(digest)
-                draws.taken.append(attempt)
-                test = candidate
-                break
-        else:
+        try:
+            first = _candidate(task, seed, params, index, 0)
+        except Exception:
             draws.taken.append(0)
-            draws.repeats.append(index)
-            test = first
+            if index == upto:
+                raise
+            continue
+        chosen, taken = first, 0
+        if _digest(first) in draws.seen:
+            for attempt in range(1, _attempts(index)):
+                try:
+                    candidate = _candidate(task, seed, params, index, attempt)
+                except Exception:   # noqa: BLE001 - a failing redraw is no candidate
+                    continue
+                if _digest(candidate) not in draws.seen:
+                    chosen, taken = candidate, attempt
+                    break
+            else:
+                draws.repeats.append(index)
+        draws.seen.add(_digest(chosen))
+        draws.taken.append(taken)
+        test = chosen
     return test
 
 
