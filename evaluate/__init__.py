@@ -13,12 +13,14 @@ definition of every column are in docs/evaluation.md.
 
 import importlib
 
-from contour.evaluate.aggregate import Metrics, SummaryRow, Tally, metrics
+from contour.evaluate.aggregate import MetricOptions, Metrics, SummaryRow, Tally, metrics
 from contour.evaluate.compare import Comparison, ComparisonRow, PairSummary
 from contour.evaluate.evaluation import LEVELS, Evaluation, RunInfo, evaluate, summarise
 from contour.evaluate.load import DamagedLine, ResultFolder, open_result_folder, stream_records
 from contour.evaluate.score import RunScore, run_score
-from contour.evaluate.stats import excess, excess_interval, holm, mcnemar_exact, wilson_interval
+from contour.evaluate.stats import (binomial_interval, clopper_pearson, excess, excess_interval, holm,
+                                    mcnemar_exact, mean_of_proportions, paired_difference,
+                                    wilson_interval)
 from contour.evaluate.tables import Table, summary_tables, to_csv, to_json, to_markdown
 
 
@@ -42,7 +44,8 @@ def compare_folders(folders, **options) -> Comparison:
 
 
 __all__ = [
-    "LEVELS", "Comparison", "ComparisonRow", "DamagedLine", "Evaluation", "Metrics", "PairSummary",
+    "LEVELS", "Comparison", "ComparisonRow", "DamagedLine", "Evaluation", "MetricOptions", "Metrics",
+    "PairSummary", "binomial_interval", "clopper_pearson", "mean_of_proportions", "paired_difference",
     "Plot", "ResultFolder", "RunInfo", "RunScore", "SummaryRow", "Table", "Tally",
     "all_plots", "axis_plots", "compare_folders", "evaluate",
     "excess", "excess_interval", "heatmap_plots", "holm", "leaderboard_plot", "mcnemar_exact",

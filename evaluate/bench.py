@@ -6,7 +6,7 @@ Writes synthetic result folders (realistic records of about 1 KB each, over
 3 tasks × 48 points) to a temporary folder, then evaluates each in a fresh
 subprocess, so that the peak resident set size (getrusage ru_maxrss) of one
 evaluation is not mixed with another's or with the writing. Each evaluation
-streams the file, tallies, computes the score with 1000 bootstrap resamples
+streams the file, tallies, computes the score with 1000 Monte Carlo draws
 and renders the Markdown tables. A "where + group-by" row adds a filter on a
 genresult field and a grouping by two fields; a "compare (2 runs)" row
 evaluates the folder twice as two runs with --compare (pairing every record). The baseline row is the
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
                       f"{row['records'] / row['seconds']:>10.0f} {row['peak_rss_mb']:>12.0f}", flush=True)
             if not args.keep:
                 (folder / RECORDS_FILE).unlink()
-        print(f"(python {sys.version.split()[0]}, {os.cpu_count()} cores; 1000 bootstrap resamples; "
+        print(f"(python {sys.version.split()[0]}, {os.cpu_count()} cores; score interval with 1000 draws; "
               f"where = {WHERE!r}, group-by = {', '.join(GROUP_BY)})")
 
 

@@ -34,37 +34,46 @@ FORMATS = ("markdown", "csv", "json")
               help="Also write the interactive HTML report (one offline file, Plotly inlined).")
 @click.option("--plots", "plots_dir", metavar="DIR", help="Also write the pictures as PNG files.")
 @click.option("--compare", is_flag=True,
-              help="Pair the runs by test key: McNemar tests and paired bootstrap (Holm-corrected).")
+              help="Pair the runs by test key: McNemar tests (Holm-corrected) and paired intervals.")
 @click.option("--level", "levels", multiple=True, metavar="LEVEL",
               help="Summary levels to print: run, task, point, group (repeatable; default all).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bootstrap intervals.")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Seed of the score interval's Monte Carlo draws.")
 @click.option("--resamples", default=1000, show_default=True, type=int,
-              help="Bootstrap resamples (0: no bootstrap intervals).")
+              help="Monte Carlo draws of the score interval (0: no score interval).")
+@click.option("--interval", "interval", default="clopper-pearson", show_default=True, metavar="METHOD",
+              help="Accuracy interval: clopper-pearson (keeps 95% at every p) or wilson "
+                   "(as published by ReasonScape; undercovers at small n).")
+@click.option("--exclude-errors", is_flag=True,
+              help="Leave permanent request errors (e.g. 400 context too long) out of n "
+                   "instead of counting them as wrong answers.")
 @click.option("--alpha", default=0.05, show_default=True, type=float,
               help="Family-wise significance level of --compare.")
 def evaluate_command(result_dirs: tuple[str, ...], where: str | None, group_by: tuple[str, ...],
                      format_: str, output: str | None, html: str | None, plots_dir: str | None,
                      compare: bool, levels: tuple[str, ...], seed: int, resamples: int,
-                     alpha: float) -> None:
+                     alpha: float, interval: str, exclude_errors: bool) -> None:
     """Turn result folders into tables, pictures and an HTML report.
 
     Each RESULT_DIR holds a records.jsonl (and usually manifest.json and
     stats.json). Damaged lines are reported on stderr and skipped.
     """
     _run(result_dirs, where, group_by, format_, output, html, plots_dir, compare, levels,
-         seed, resamples, alpha)
+         seed, resamples, alpha, interval, exclude_errors)
 
 
 def _run(result_dirs, where, group_by, format_, output, html, plots_dir, compare, levels,
-         seed, resamples, alpha) -> None:
+         seed, resamples, alpha, interval="clopper-pearson", exclude_errors=False) -> None:
     _check_options(result_dirs, format_, levels, resamples, alpha)
     evaluation = evaluate(result_dirs, where=where, group_by=group_by, compare=compare,
-                          seed=seed, resamples=resamples, alpha=alpha)
+                          seed=seed, resamples=resamples, alpha=alpha,
+                          interval=interval.lower(), exclude_errors=exclude_errors)
     empty = evaluation.nothing_to_score()
     if empty:
         click.echo(empty)
         return
     _note_empty_runs(evaluation)
+    _note_scorer_errors(evaluation)
     tables = summary_tables(evaluation, levels or LEVELS)
     notes = evaluation.comparison.notes if evaluation.comparison else []
     text = {"markdown": lambda: to_markdown(tables, notes), "csv": lambda: to_csv(tables),
@@ -102,6 +111,13 @@ def _note_empty_runs(evaluation: Evaluation) -> None:
         if run.metrics.n == 0:
             click.echo(f"note: {run.run}: nothing to score ({run.metrics.unscored} records without "
                        f"verdict, {run.metrics.errors} failed)", err=True)
+
+
+def _note_scorer_errors(evaluation: Evaluation) -> None:
+    for run in evaluation.rows("run"):
+        if run.metrics.scorer_errors:
+            click.echo(f"note: {run.run}: {run.metrics.scorer_errors} records hit a scorer crash "
+                       f"(extra.scoring_error); they are left out of n until re-scored", err=True)
 
 
 def _write(path: str, text: str, option: str) -> None:

@@ -1,16 +1,18 @@
 """Paired comparison of runs on the same tests.
 
 Seeded tests are identical across runs, so the records of two runs pair by
-their `key` ("<point>-<sample>"). A pair counts only when both records are
-scored and their tests are the same (equal `input` and `target`); a pair with
+their `key` ("<point>-<sample>"). A pair counts only when both records are in
+n (scored, or a permanent request error counted as wrong unless excluded)
+and their tests are the same (equal `input` and `target`); a pair with
 different tests (another --seed, another task version) is counted as
 mismatched and left out.
 
 Per task and over all tasks, for every pair of runs:
 - the four cells: both correct, only A, only B, neither;
 - the accuracy difference acc_A − acc_B = (only_A − only_B) / pairs, with a
-  seeded paired-bootstrap percentile interval (pairs resampled with
-  replacement, drawn exactly as a multinomial over the four cells);
+  95% interval from the discordant pairs (`contour.intervals.paired_difference`:
+  MOVER with Clopper–Pearson limits; at least 94% coverage at 16-32 pairs,
+  also when disagreements are rare, where the paired bootstrap covered 79%);
 - the exact McNemar test (two-sided binomial test of only_A against
   only_A + only_B at 1/2);
 - Holm's step-down correction over every test reported (all run pairs × all
@@ -24,7 +26,6 @@ times that at the end (the benchmark measures it).
 
 from __future__ import annotations
 
-import zlib
 from array import array
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -33,6 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from contour.evaluate import stats
+from contour.results.tally import RecordClass, classify
 
 ALL_TASKS = "(all)"
 
@@ -85,16 +87,18 @@ class _RunPairs:
 
 
 class PairCollector:
-    """Collects, per run, what pairing needs from each scored record."""
+    """Collects, per run, what pairing needs from each record in n."""
 
-    def __init__(self, runs: int) -> None:
+    def __init__(self, runs: int, exclude_permanent_errors: bool = False) -> None:
         self.runs = [_RunPairs() for _ in range(runs)]
         self.task_names: dict[str, int] = {}
+        self.counted = {RecordClass.SCORED} if exclude_permanent_errors else \
+            {RecordClass.SCORED, RecordClass.PERMANENT_ERROR}
 
     def add(self, run: int, record: dict[str, Any]) -> None:
-        verdict = record.get("is_correct")
-        if record.get("error") is not None or verdict is None:
+        if classify(record) not in self.counted:
             return
+        verdict = record.get("is_correct")
         store = self.runs[run]
         task = str(record["base_task"])
         index = self.task_names.setdefault(task, len(self.task_names))
@@ -118,8 +122,7 @@ class PairCollector:
         return taken
 
 
-def compare_runs(collector: PairCollector, labels: Sequence[str], seed: int = 0,
-                 resamples: int = 1000, alpha: float = 0.05) -> Comparison:
+def compare_runs(collector: PairCollector, labels: Sequence[str], alpha: float = 0.05) -> Comparison:
     """Every pair of runs, per task and over all tasks, Holm-corrected."""
     names = sorted(collector.task_names, key=collector.task_names.get)
     rows: list[ComparisonRow] = []
@@ -145,27 +148,21 @@ def compare_runs(collector: PairCollector, labels: Sequence[str], seed: int = 0,
         for t, name in enumerate(names):
             mask = task == t
             if mask.any():
-                rows.append(_row(labels[a], labels[b], name, ca[mask], cb[mask], seed, resamples))
-        rows.append(_row(labels[a], labels[b], ALL_TASKS, ca, cb, seed, resamples))
+                rows.append(_row(labels[a], labels[b], name, ca[mask], cb[mask]))
+        rows.append(_row(labels[a], labels[b], ALL_TASKS, ca, cb))
     for row, adjusted in zip(rows, stats.holm([r.p_value for r in rows])):
         row.p_holm = adjusted
         row.significant = adjusted < alpha
     return Comparison(rows, pairs, alpha, "holm", notes)
 
 
-def _row(run_a: str, run_b: str, task: str, ca: np.ndarray, cb: np.ndarray,
-         seed: int, resamples: int) -> ComparisonRow:
+def _row(run_a: str, run_b: str, task: str, ca: np.ndarray, cb: np.ndarray) -> ComparisonRow:
     n = len(ca)
     both = int(np.sum(ca & cb))
     only_a = int(np.sum(ca & ~cb))
     only_b = int(np.sum(~ca & cb))
     neither = n - both - only_a - only_b
-    interval = None
-    if resamples > 0:
-        rng = np.random.default_rng([seed, zlib.crc32(f"{run_a}\0{run_b}\0{task}".encode("utf-8"))])
-        cells = np.array([both, only_a, only_b, neither], dtype=float) / n
-        draws = rng.multinomial(n, cells, size=resamples)
-        interval = stats.percentile_interval((draws[:, 1] - draws[:, 2]) / n)
+    interval = stats.paired_difference(only_a, only_b, n)
     return ComparisonRow(
         run_a=run_a, run_b=run_b, task=task, pairs=n, both_correct=both, only_a=only_a,
         only_b=only_b, neither=neither,

@@ -21,14 +21,16 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from contour.errors import ContourError
-from contour.evaluate.aggregate import Aggregator, SummaryRow, Tally, metrics
+from contour.evaluate.aggregate import Aggregator, MetricOptions, SummaryRow, Tally, metrics
 from contour.evaluate.compare import Comparison, PairCollector, compare_runs
 from contour.evaluate.filters import group_value
 from contour.evaluate.selection import RecordSelector
 from contour.evaluate.load import DamagedLine, join_shards, open_result_folder, report_to_stderr
 from contour.evaluate.passk import CompletionCollector, wants_completions
 from contour.evaluate.reasoning import ReasoningCollector
+from contour.evaluate.rounds import Design
 from contour.evaluate.score import RESAMPLES, RunScore, run_score
+from contour.intervals import CLOPPER_PEARSON, METHODS
 
 LEVELS = ("run", "task", "point", "group")
 
@@ -64,6 +66,7 @@ class Evaluation:
     comparison: Comparison | None = None
     completions: CompletionCollector | None = None  # k completions per test (see passk.py)
     reasoning: ReasoningCollector | None = None     # reasoning and answer tokens (reasoning.py)
+    options: MetricOptions = field(default_factory=MetricOptions)
 
     def rows(self, level: str) -> list[SummaryRow]:
         """Summary rows of one level: "run", "task", "point" or "group"."""
@@ -78,7 +81,9 @@ class Evaluation:
             "point": lambda run, point, group: (run, points[(run, point)].base_task, point),
             "group": lambda run, point, group: (run,) + group,
         }[level]
-        tallies = self.aggregator.rollup(key_of)
+        tallies = self.aggregator.point_rollup(key_of)
+        designs = [Design.from_manifest(r.manifest) for r in self.runs]
+        sampling = {key: log.sampling(designs[key[0]]) for key, log in self.aggregator.rounds.items()}
         rows = []
         for key in sorted(tallies, key=order_key):
             run = self.runs[key[0]].label
@@ -91,12 +96,17 @@ class Evaluation:
             else:
                 group = dict(zip(self.group_by, key[1:]))
             score = self.scores[key[0]].tasks.get(key[1]) if level == "task" else None
-            rows.append(SummaryRow(level, run, group, metrics(tallies[key]), score))
+            points = tallies[key]
+            row_metrics = metrics(list(points.values()), self.options,
+                                  [sampling[p].confidence for p in points],
+                                  sampling[next(iter(points))] if level == "point" else None)
+            rows.append(SummaryRow(level, run, group, row_metrics, score))
         return rows
 
     @property
     def scored(self) -> int:
-        return sum(t.n for t in self.aggregator.cells.values())
+        exclude = self.options.exclude_permanent_errors
+        return sum(t.counts(exclude).n for t in self.aggregator.cells.values())
 
     def nothing_to_score(self) -> str | None:
         """A one-line explanation when no record has a verdict, else None."""
@@ -110,11 +120,12 @@ class Evaluation:
             why = "the result folders hold no readable records"
         elif kept == 0:
             why = f"the filter {self.where!r} kept none of the {read} records"
-        elif total.errors == kept:
+        elif total.error_count == kept:
             why = f"all {kept} records are failed requests (error set)"
         else:
+            failed = total.error_count + total.scorer_errors
             why = (f"{total.unscored} of {kept} records have no verdict (an offline dataset: "
-                   f"answer and flags are null)" + (f", {total.errors} failed" if total.errors else ""))
+                   f"answer and flags are null)" + (f", {failed} failed" if failed else ""))
         return f"nothing to score: {why}"
 
     def axes(self, task: str) -> list[str]:
@@ -152,13 +163,20 @@ def order_key(key: tuple) -> tuple:
 def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None,
              group_by: Sequence[str] = (), compare: bool = False, seed: int = 0,
              resamples: int = RESAMPLES, alpha: float = 0.05,
-             on_damaged: Callable[[DamagedLine], None] | None = report_to_stderr) -> Evaluation:
+             on_damaged: Callable[[DamagedLine], None] | None = report_to_stderr,
+             interval: str = CLOPPER_PEARSON, exclude_errors: bool = False) -> Evaluation:
     """Evaluate result folders in one streaming pass.
 
     `where` is a filter expression and `group_by` a list of field paths or
     expressions (see filters.py); `compare` pairs the runs (two or more needed);
-    `seed` and `resamples` drive the bootstrap intervals.
+    `seed` and `resamples` drive the score's Monte Carlo interval;
+    `interval` is the accuracy interval ("clopper-pearson" or "wilson");
+    `exclude_errors` leaves permanent request errors out of n instead of
+    counting them as wrong.
     """
+    if interval not in METHODS:
+        raise ContourError(f"unknown --interval {interval!r}: choose one of {', '.join(METHODS)}")
+    options = MetricOptions(interval, exclude_errors)
     # The shard folders of one run (--shard i/n) are read as that one run.
     opened = join_shards([open_result_folder(f) for f in folders])
     if not opened:
@@ -170,7 +188,7 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
                 if where is not None or group_by else None)
     first_part = 0      # the selector's index of a run's first records file
     aggregator = Aggregator()
-    pairs = PairCollector(len(opened)) if compare else None
+    pairs = PairCollector(len(opened), exclude_errors) if compare else None
     completions, reasoning = CompletionCollector(), ReasoningCollector()
     runs = []
     for index, folder in enumerate(opened):
@@ -190,6 +208,7 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
                 info.model, info.template, info.sampler = (
                     record.get("model"), record.get("template"), record.get("sampler"))
             info.records += 1
+            aggregator.log_round(index, record)
             group = choosers[part](record) if choosers is not None else ()
             if group is None:
                 continue
@@ -206,16 +225,14 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
     point_tallies = aggregator.rollup(lambda run, point, group: (run, point))
     scores = []
     for index, info in enumerate(runs):
-        # In point order, not reading order: the bootstrap draws point by
-        # point, and the same records must give the same interval however
-        # they were written (threads, shards).
+        # In point order, not reading order: the same records must give the
+        # same score and interval however they were written (threads, shards).
         points = [(aggregator.points[key].base_task, tally)
                   for key, tally in sorted(point_tallies.items()) if key[0] == index]
-        scores.append(run_score(info.label, points, seed, resamples))
-    comparison = (compare_runs(pairs, [r.label for r in runs], seed, resamples, alpha)
-                  if pairs is not None else None)
+        scores.append(run_score(info.label, points, seed, resamples, exclude_errors))
+    comparison = compare_runs(pairs, [r.label for r in runs], alpha) if pairs is not None else None
     return Evaluation(runs, aggregator, scores, where, list(group_by), comparison,
-                      completions, reasoning)
+                      completions, reasoning, options)
 
 
 def summarise(folders: Iterable[str | os.PathLike[str]], **options: Any) -> Evaluation:

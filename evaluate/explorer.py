@@ -48,12 +48,12 @@ def explorer_data(evaluation: Evaluation, tables: Sequence[Table] = ()) -> dict[
         for axis in axes:
             tallies = evaluation.by_params(task, [axis])
             values[axis] = sorted({key[1] for key in tallies}, key=lambda v: order_key((v,)))
-            curves[axis] = [cell(key[0], metrics(t), x=key[1])
+            curves[axis] = [cell(key[0], metrics(t, evaluation.options), x=key[1])
                             for key, t in sorted(tallies.items(), key=lambda kv: order_key(kv[0]))]
         cells = {}
         for a, b in combinations(axes, 2):
             tallies = evaluation.by_params(task, [a, b])
-            cells[f"{a}|{b}"] = [cell(key[0], metrics(t), x=key[1], y=key[2]) for key, t in tallies.items()]
+            cells[f"{a}|{b}"] = [cell(key[0], metrics(t, evaluation.options), x=key[1], y=key[2]) for key, t in tallies.items()]
         fits: dict[str, list[dict[str, Any]]] = {}
         for row in fit_rows:
             if row["task"] == task and row["run"] in labels:

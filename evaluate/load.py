@@ -1,8 +1,10 @@
 """Streaming result folders: one record at a time, never the whole file.
 
-A damaged line (a crash mid-write leaves a truncated last line; a disk or
-copy error can damage one in the middle) is reported with its file and line
-number through `on_damaged` and skipped; the rest of the file is read.
+Records are read by `contour.results.reader`, the one reader resume and the
+live stats use too. Evaluation's policy for a damaged line (a crash
+mid-write leaves a truncated last line; a disk or copy error can damage one
+in the middle): report it with its file and line number through
+`on_damaged`, skip it, read the rest. Lines a resume superseded are skipped.
 """
 
 from __future__ import annotations
@@ -15,24 +17,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from contour.errors import ContourError
+from contour.results.reader import (REQUIRED_FIELDS, DamagedLine, ignore_damaged, read_records,
+                                    warn_damaged)
 from contour.results.schema import MANIFEST_FILE, RECORDS_FILE, STATS_FILE
-from contour.results.writer import read_superseded
 from contour.results.shards import DisjointPoints, group_runs
 
-# Fields without which a line cannot be placed in any table.
-REQUIRED_FIELDS = ("task", "base_task", "key")
-
-
-@dataclass(frozen=True)
-class DamagedLine:
-    """One unreadable line: where it is and why it was skipped."""
-
-    file: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: damaged line skipped ({self.reason})"
+__all__ = ["REQUIRED_FIELDS", "DamagedLine", "ResultFolder", "join_shards", "open_result_folder",
+           "report_to_stderr", "stream_records"]
 
 
 @dataclass
@@ -118,8 +109,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def report_to_stderr(damage: DamagedLine) -> None:
-    print(f"warning: {damage}", file=sys.stderr)
+report_to_stderr = warn_damaged
 
 
 def stream_records(path: str | os.PathLike[str],
@@ -127,38 +117,9 @@ def stream_records(path: str | os.PathLike[str],
                    ) -> Iterator[dict[str, Any]]:
     """Yield each record of a result folder (or a records.jsonl file) as a dict.
 
-    Lines are read one at a time in binary and decoded individually, so a
-    damaged byte sequence costs one line, not the file. Blank lines are
-    skipped silently; any other unreadable line goes to `on_damaged`. Lines
-    a resume replaced by a later line (records.superseded.jsonl) are skipped.
+    Blank lines are skipped silently; any other unreadable line goes to
+    `on_damaged` (None: skipped silently) and reading goes on. Lines a resume
+    replaced by a later line (records.superseded.jsonl) are skipped.
     """
-    file = Path(path)
-    if file.is_dir():
-        file = file / RECORDS_FILE
-    superseded = read_superseded(file.parent)
-    decode = json.JSONDecoder().decode
-    with open(file, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                record = decode(raw.decode("utf-8"))
-            except ValueError as problem:   # JSONDecodeError and UnicodeDecodeError
-                if raw.strip() and on_damaged is not None:
-                    on_damaged(DamagedLine(str(file), number, _reason(problem, raw)))
-                continue
-            if type(record) is dict and "task" in record and "base_task" in record and "key" in record:
-                if superseded.get(number) != record["key"]:
-                    yield record
-            elif on_damaged is not None:
-                on_damaged(DamagedLine(str(file), number, _shape_problem(record)))
-
-
-def _shape_problem(record: object) -> str:
-    if not isinstance(record, dict):
-        return "not a JSON object"
-    return "missing " + ", ".join(k for k in REQUIRED_FIELDS if k not in record)
-
-
-def _reason(problem: Exception, raw: bytes) -> str:
-    if not raw.endswith(b"\n"):
-        return f"incomplete last line, {len(raw)} bytes: {problem}"
-    return str(problem)
+    for line in read_records(path, on_damaged or ignore_damaged):
+        yield line.data

@@ -4,11 +4,11 @@ Figures are built with `matplotlib.figure.Figure` and an explicit Agg canvas,
 never pyplot, so no global backend or figure state is touched.
 
 - `axis_plots`: per task, accuracy along each difficulty axis (pooled over
-  the other axes), one line per run, 95% error bars (the tables' intervals),
-  chance dotted;
+  the other axes), one line per run, 95% error bars (the tables' interval
+  method, Clopper–Pearson by default), chance dotted;
 - `heatmap_plots`: per task with two or more axes, accuracy over its first
   two axes, one panel per run (at most MAX_PANELS);
-- `leaderboard_plot`: the overall score of each run with its bootstrap interval.
+- `leaderboard_plot`: the overall score of each run with its 95% interval.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def axis_plots(evaluation: Evaluation) -> list[Plot]:
         columns = min(3, len(axes))
         rows = -(-len(axes) // columns)
         figure = Figure(figsize=(max(4.2 * columns, 6.0), 3.4 * rows + 0.8), layout="constrained")
-        _title(figure, f"{task}: accuracy along each axis (95% intervals)")
+        _title(figure, f"{task}: accuracy along each axis (95% {evaluation.options.label} intervals)")
         for i, axis in enumerate(axes):
             ax = figure.add_subplot(rows, columns, i + 1)
             tallies = evaluation.by_params(task, [axis])
@@ -91,7 +91,7 @@ def axis_plots(evaluation: Evaluation) -> list[Plot]:
                 xs, ys, low, high = [], [], [], []
                 for x, value in enumerate(values):
                     tally = tallies.get((run, value))
-                    shown = metrics(tally) if tally else None     # the tables' interval
+                    shown = metrics(tally, evaluation.options) if tally else None     # the tables' interval
                     if shown is None or shown.accuracy is None:
                         continue
                     p, interval = shown.accuracy, (shown.accuracy_low, shown.accuracy_high)
@@ -166,7 +166,7 @@ def leaderboard_plot(evaluation: Evaluation) -> Plot:
     ax.barh(range(len(scores)), values, xerr=[low, high], capsize=4, color="tab:blue", alpha=0.8)
     ax.set_yticks(range(len(scores)), [s.run for s in scores])
     ax.set_xlim(0, 100)
-    ax.set_xlabel("score (0–100, 95% bootstrap interval)")
+    ax.set_xlabel("score (0–100, 95% interval)")
     ax.set_title("Leaderboard")
     ax.grid(axis="x", alpha=0.3)
     return Plot("leaderboard", "Leaderboard", _render(figure))

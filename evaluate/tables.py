@@ -79,6 +79,7 @@ def _interval(key: str, digits: int = 3) -> Formatter:
 _METRIC_COLUMNS = [
     Column("n", _plain("n")), Column("valid", _plain("valid")), Column("correct", _plain("correct")),
     Column("truncated", _plain("truncated")), Column("errors", _plain("errors")),
+    Column("scorer errors", _plain("scorer_errors")),
     Column("accuracy [95% CI]", _interval("accuracy")), Column("guess", _plain("guess")),
     Column("excess [95% CI]", _interval("excess")),
     Column("trunc. rate", _plain("truncation_rate")), Column("invalid rate", _plain("invalid_rate")),
@@ -90,6 +91,19 @@ _METRIC_COLUMNS = [
 ]
 _METRIC_KEYS = {f.name for f in fields(Metrics)}
 _TITLES = {"run": "Per run", "task": "Per task", "point": "Per point", "group": "Per group"}
+_POINT_COLUMNS = [Column("rounds", _plain("rounds")), Column("stopped", _plain("stopped"))]
+
+
+def method_note(evaluation: Evaluation, level: str) -> str:
+    """What a table's accuracy and intervals are: named in every summary title."""
+    options = evaluation.options
+    method = f"95% {options.label} intervals"
+    if options.interval == "clopper-pearson":
+        method += " (sequential level at adaptively sampled points)"
+    weights = "" if level == "point" else "accuracy = mean of point accuracies, each point weighted equally; "
+    errors = "permanent request errors excluded" if options.exclude_permanent_errors else \
+        "permanent request errors count as wrong"
+    return f"{weights}{method}; {errors}"
 
 
 def summary_tables(evaluation: Evaluation, levels: Sequence[str] = ("run", "task", "point", "group")
@@ -105,7 +119,10 @@ def summary_tables(evaluation: Evaluation, levels: Sequence[str] = ("run", "task
         columns = [Column("run", _plain("run"))] + [Column(k, _group_value(k)) for k in keys] + _METRIC_COLUMNS
         if level == "task":
             columns.append(Column("task score", _plain("task_score")))
+        if level == "point":
+            columns += _POINT_COLUMNS
         title = _TITLES[level] + (f" ({', '.join(evaluation.group_by)})" if level == "group" else "")
+        title += f" — {method_note(evaluation, level)}"
         tables.append(Table(level, title, rows, columns))
         if level == "task":
             tables.append(fits_table(evaluation))
@@ -134,7 +151,8 @@ def leaderboard_table(evaluation: Evaluation) -> Table:
     columns = [Column("rank", _plain("rank")), Column("run", _plain("run")),
                Column("score [95% CI]", _interval("score", 1)), Column("tasks", _plain("tasks")),
                Column("points", _plain("points"))]
-    return Table("leaderboard", "Leaderboard (score 0–100, see docs/evaluation.md)", rows, columns)
+    return Table("leaderboard", "Leaderboard (score 0–100; 95% interval: task-level normal "
+                 "approximation through the geometric mean, see docs/evaluation.md)", rows, columns)
 
 
 def fits_table(evaluation: Evaluation) -> Table:
@@ -161,8 +179,8 @@ def comparison_tables(evaluation: Evaluation) -> list[Table]:
                 Column("McNemar p", lambda r: _p(r["p_value"])),
                 Column("Holm p", lambda r: _p(r["p_holm"])),
                 Column("significant", lambda r: "yes" if r["significant"] else "no")]
-    title = (f"Paired comparison (exact McNemar, Holm-corrected over {len(rows)} tests, "
-             f"alpha {comparison.alpha:g})")
+    title = (f"Paired comparison (A − B: 95% MOVER–Clopper–Pearson interval over the paired tests; "
+             f"exact McNemar, Holm-corrected over {len(rows)} tests, alpha {comparison.alpha:g})")
     pairs = [asdict(p) for p in comparison.pairs]
     pair_columns = [Column(h, _plain(k)) for h, k in [
         ("run A", "run_a"), ("run B", "run_b"), ("paired", "paired"), ("only in A", "only_in_a"),

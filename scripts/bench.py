@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Contour's benchmark: prints tables of throughput measured in one run.
+"""Contour's benchmark: prints tables of throughput measured in one run, and
+the coverage of every interval Contour prints.
 
-    python scripts/bench.py [generation] [runner] [evaluate] [passk] [sql]
+    python scripts/bench.py [generation] [runner] [evaluate] [passk] [sql] [coverage]
 
 generation: per task, tests generated per second and tests generated and
             rendered (zerocot-nosys and multishot) per second, at the middle
@@ -23,6 +24,11 @@ passk:      simulated coverage of the 95% intervals of pass@1, pass@2, pass@k,
             of k completions, near 0 and 1 and for mixed difficulty.
 sql:        the DuckDB paths (--where/--group-by, contour sql on JSONL and Parquet,
             the Parquet export, the HTML report) against plain evaluation, 100k records.
+coverage:   coverage of the per-point, adaptive, row, score and paired
+            intervals (exact enumeration, or simulation with its Monte Carlo
+            error), and samples spent by the shipped adaptive precision
+            blocks against the fixed count that reports the same width.
+            Not part of the default run; about two minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -368,6 +374,142 @@ def bench_sql() -> None:
     sql_bench()
 
 
+COVERAGE_PS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]
+
+
+def bench_coverage(score_reps: int = 2000, mc_reps: int = 20000) -> None:
+    """Coverage tables for every interval (docs/evaluation.md quotes them)."""
+    import numpy as np
+
+    from contour.evaluate import coverage as cov
+
+    fine = np.linspace(0.01, 0.99, 981)
+    print("\n-- 1. one point, fixed n: exact coverage (no Monte Carlo error) --")
+    print(f"{'n':>5} {'method':<16}{'min over p in [.01,.99]':>24}{'p=.02':>8}{'p=.5':>8}{'p=.98':>8}")
+    for n in (8, 16, 32, 64, 128):
+        for method in ("clopper-pearson", "wilson"):
+            at = cov.point_coverage(n, np.array([0.02, 0.5, 0.98]), method)
+            print(f"{n:>5} {method:<16}{cov.point_coverage(n, fine, method).min():>24.4f}"
+                  + "".join(f"{c:>8.4f}" for c in at))
+    _coverage_adaptive(cov, fine)
+    _coverage_rows(cov, mc_reps)
+    _coverage_score(cov, score_reps)
+    _coverage_paired(cov)
+
+
+def _shipped_blocks(cov):
+    from contour.spec.config import load_config
+
+    for name in ("quick", "full"):
+        config = load_config(REPO / "configs" / f"{name}.yaml")
+        for block in config.precisions.values():
+            yield cov.Block(f"{name}.{block.name}", block.count, block.max_rounds,
+                            block.target_halfwidth, block.max_truncation)
+
+
+def _coverage_adaptive(cov, fine) -> None:
+    import numpy as np
+
+    from contour.run.adaptive import round_levels
+
+    uniform = np.round(np.arange(0.01, 1.0, 0.02), 2)
+    print("\n-- 2. adaptive precision, per shipped block: exact (no Monte Carlo error) --")
+    print("coverage = of the interval reported where sampling stopped; old = plain 95% Wilson, "
+          "stopping on its half-width;\nfixed n = the fixed count whose 95% Clopper-Pearson interval "
+          "has the same mean half-width at that p")
+    for block in _shipped_blocks(cov):
+        if block.max_rounds == 1:
+            print(f"\n{block.name}: count {block.count}, one round: a fixed count (table 1, n = {block.count})")
+            continue
+        levels = round_levels(block.count, block.max_rounds)
+        print(f"\n{block.name}: count {block.count}, max_rounds {block.max_rounds}, target half-width "
+              f"{block.target_halfwidth}; levels per round " + " ".join(f"{lv:.4f}" for lv in levels))
+        new = cov.adaptive_design(block, np.array(COVERAGE_PS))
+        old = cov.adaptive_design(block, np.array(COVERAGE_PS), cov.plain_wilson)
+        fixed = cov.fixed_count_for_width(new.halfwidth, new.ps)
+        print(f"{'p':>6}{'coverage':>10}{'old':>8}{'samples':>9}{'on target':>10}{'half-width':>11}"
+              f"{'fixed n':>8}{'bias':>9}{'old bias':>9}")
+        for i, p in enumerate(COVERAGE_PS):
+            print(f"{p:>6.2f}{new.coverage[i]:>10.4f}{old.coverage[i]:>8.4f}{new.samples[i]:>9.1f}"
+                  f"{new.on_target[i]:>10.3f}{new.halfwidth[i]:>11.3f}{fixed[i]:>8d}"
+                  f"{new.bias[i]:>+9.4f}{old.bias[i]:>+9.4f}")
+        grid_new, grid_old = cov.adaptive_design(block, fine), cov.adaptive_design(block, fine, cov.plain_wilson)
+        spent = cov.adaptive_design(block, uniform)
+        needed = cov.fixed_count_for_width(spent.halfwidth, uniform)
+        print(f"min coverage over p in [.01,.99]: {grid_new.coverage.min():.4f} (old rule "
+              f"{grid_old.coverage.min():.4f}); over p = .01,.03,..,.99: mean samples "
+              f"{spent.samples.mean():.1f}, a fixed count needs {needed.max()} for the same half-width "
+              f"at every p ({spent.samples.mean() / needed.max():.2f}x)")
+    print("\n-- 2b. truncation stops (simulated, 200000 points each; a truncated answer is wrong, "
+          "finished answers right with 0.6) --")
+    print(f"{'block':<14}{'trunc.':>7}{'accuracy':>9}{'bias same-round':>16}{'bias lagged':>12}{'± MC':>7}"
+          f"{'coverage':>9}{'samples same':>13}{'lagged':>7}")
+    rng = np.random.default_rng(3)
+    for block in _shipped_blocks(cov):
+        if block.max_rounds == 1 or block.max_truncation is None:
+            continue
+        for t in (0.3, 0.4, 0.5, 0.6, 0.7):
+            out = cov.truncation_bias(block, t, 0.6, 200_000, rng)
+            print(f"{block.name:<14}{t:>7.2f}{out.accuracy:>9.3f}{out.bias_same_round:>+16.4f}"
+                  f"{out.bias_lagged:>+12.4f}{out.bias_error:>7.4f}{out.coverage:>9.4f}"
+                  f"{out.samples_same_round:>13.1f}{out.samples_lagged:>7.1f}")
+
+
+def _coverage_rows(cov, reps: int) -> None:
+    import numpy as np
+
+    from contour.spec.config import load_config
+
+    medium = load_config(REPO / "configs" / "full.yaml").precisions["medium"]
+    design = cov.Block("full.medium", medium.count, medium.max_rounds, medium.target_halfwidth)
+    print(f"\n-- 3. task/run accuracy = mean of 16 point accuracies (simulated, {reps} reps; "
+          f"± = Monte Carlo error) --")
+    patterns = {"spread .05-.95": np.linspace(0.05, 0.95, 16), "all at .5": np.full(16, 0.5),
+                "near 0 (.00-.05)": np.linspace(0.0, 0.05, 16), "near 1 (.95-1)": np.linspace(0.95, 1.0, 16),
+                "half 1, half .5": np.r_[np.ones(8), np.full(8, 0.5)],
+                "one point .3, rest 0": np.r_[0.3, np.zeros(15)]}
+    uneven = np.array([8, 16, 32, 64] * 4)
+    rng = np.random.default_rng(4)
+    print(f"{'points':<22}{'n = 8':>16}{'n = 32':>16}{'adaptive full.medium':>22}{'n = 8,16,32,64,...':>20}")
+    for label, ps in patterns.items():
+        cells = [cov.row_coverage(ps, ns, reps, rng) for ns in (8, 32, design, uneven)]
+        print(f"{label:<22}" + "".join(f"{c:>10.4f} ±{cov.mc_error(c, reps):.3f}" for c, _ in cells))
+
+
+def _coverage_score(cov, reps: int) -> None:
+    import numpy as np
+
+    from contour.spec.config import load_config
+    from contour.spec.generation import generate_test
+    from contour.spec.manifold import resolve_grid
+    from contour.tasks import get_task
+
+    points = resolve_grid(load_config(REPO / "configs" / "full.yaml"), 1, "normal")
+    names = sorted({p.task for p in points})
+    guess = [generate_test(get_task(p.task), 0, p.params, 0).guess_chance for p in points]
+    grid = cov.Grid(np.array([names.index(p.task) for p in points]), np.array(guess, dtype=float))
+    print(f"\n-- 4. overall score (full.yaml, degree 1: {len(points)} points, {len(names)} tasks; "
+          f"simulated, {reps} reps, 1000 draws each) --")
+    print(f"{'scenario':<12}{'true score':>11}{'n = 8':>18}{'width':>8}{'n = 32':>18}{'width':>8}")
+    for name in cov.SCENARIOS:
+        cells = [cov.score_coverage(grid, name, n, reps, 1000) for n in (8, 32)]
+        print(f"{name:<12}{cells[0][2]:>11.2f}" + "".join(
+            f"{c:>11.4f} ±{cov.mc_error(c, reps):.3f}{w:>8.2f}" for c, w, _ in cells))
+
+
+def _coverage_paired(cov) -> None:
+    import numpy as np
+
+    print("\n-- 5. paired difference A − B: exact over P(only A), P(only B) in [0.001, 0.45] "
+          "(no Monte Carlo error) --")
+    print(f"{'pairs':>6}{'min coverage':>14}{'min, rare (sum <= .1)':>23}{'mean width':>12}{'P([0, 0])':>11}")
+    grid, rare = cov.discordance_grid(), cov.discordance_grid(rare_only=True)
+    for pairs in (16, 20, 24, 28, 32, 64):
+        everywhere, width = cov.paired_coverage(pairs, grid)
+        rare_cov, _ = cov.paired_coverage(pairs, rare)
+        print(f"{pairs:>6}{everywhere.min():>14.4f}{rare_cov.min():>23.4f}{width.mean():>12.3f}{0.0:>11.1f}")
+
+
 def main(argv: list[str]) -> None:
     if argv and argv[0] == "_client":
         _client_main(argv[1:])
@@ -380,7 +522,7 @@ def main(argv: list[str]) -> None:
     for part in parts:
         print(f"\n== {part} ==")
         {"generation": bench_generation, "runner": bench_runner, "evaluate": bench_evaluate,
-         "passk": bench_passk, "sql": bench_sql}[part]()
+         "passk": bench_passk, "sql": bench_sql, "coverage": bench_coverage}[part]()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from contour.evaluate import Tally, evaluate, metrics, run_score, wilson_interval
+from contour.evaluate import Tally, evaluate, metrics, run_score
+from contour.intervals import clopper_pearson
 from contour.evaluate.score import FLOOR
 from tests.evalfixtures import grid_run, make_record, write_run
 
@@ -21,12 +22,13 @@ def test_counts_and_rates():
     records = ([make_record(sample=i, correct=True, tokens=100 + i) for i in range(6)]
                + [make_record(sample=6, correct=False, valid=False, tokens=10)]
                + [make_record(sample=7, correct=False, truncated=True, tokens=2048)]
-               + [make_record(sample=8, error={"type": "HTTPError", "message": "500", "status": 500})]
+               + [make_record(sample=8, error={"type": "server_error", "message": "500", "status": 500})]
                + [make_record(sample=9, offline=True)])
     m = metrics(_tally(records))
     assert (m.n, m.valid, m.correct, m.truncated, m.errors, m.unscored) == (8, 7, 6, 1, 1, 1)
     assert m.accuracy == 6 / 8
-    assert (m.accuracy_low, m.accuracy_high) == wilson_interval(6, 8)
+    assert (m.accuracy_low, m.accuracy_high) == pytest.approx(clopper_pearson(6, 8))
+    assert m.points == 1 and m.interval == "clopper-pearson" and m.transient_errors == 1
     assert m.truncation_rate == 1 / 8
     assert m.invalid_rate == 1 / 8
     tokens = [100, 101, 102, 103, 104, 105, 10, 2048]
@@ -46,7 +48,7 @@ def test_guess_correction_uses_mean_guess_chance():
 
 
 def test_empty_group_is_undefined_not_a_crash():
-    m = metrics(_tally([make_record(offline=True), make_record(error={"type": "Timeout"})]))
+    m = metrics(_tally([make_record(offline=True), make_record(error={"type": "timeout"})]))
     assert m.n == 0 and m.accuracy is None and m.accuracy_low is None and m.excess is None
     assert m.tokens_mean is None and m.tokens_p50 is None and m.tokens_per_correct is None
 

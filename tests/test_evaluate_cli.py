@@ -103,7 +103,8 @@ def test_html_and_plots(runs, tmp_path):
 def test_compare_shows_significance(runs):
     result = invoke(*runs, "--compare", "--level", "run", "--resamples", "50")
     assert result.exit_code == 0, result.output
-    assert "### Paired comparison (exact McNemar, Holm-corrected" in result.stdout
+    assert "### Paired comparison (A − B: 95% MOVER–Clopper–Pearson" in result.stdout
+    assert "exact McNemar, Holm-corrected" in result.stdout
     assert "| (all) |" in result.stdout
 
 

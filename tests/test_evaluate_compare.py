@@ -1,4 +1,4 @@
-"""Paired comparisons: pairing by key, McNemar, Holm, the paired bootstrap."""
+"""Paired comparisons: pairing by key, McNemar, Holm, the paired difference interval."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_pairs_only_common_scored_tests_and_flags_different_inputs(tmp_path):
     a = [make_record("000_x", "x", i, correct=True, model="a") for i in range(10)]
     b = [make_record("000_x", "x", i, correct=i < 5, model="b") for i in range(2, 12)]
     b[0] = make_record("000_x", "x", 2, correct=False, model="b", input_text="another test")
-    b[1] = make_record("000_x", "x", 3, model="b", error={"type": "Timeout"})
+    b[1] = make_record("000_x", "x", 3, model="b", error={"type": "timeout"})
     comparison = compare_folders([write_run(tmp_path / "a", a), write_run(tmp_path / "b", b)],
                                  resamples=0)
     (pairing,) = comparison.pairs

@@ -36,16 +36,12 @@ def test_wilson_rejects_impossible_counts():
         stats.wilson_interval(5, 4)
 
 
-@pytest.mark.parametrize("p", [0.05, 0.5, 0.95])
-def test_wilson_covers_true_rate(p):
-    rng = np.random.default_rng(20240601)
-    n = 32
-    successes = rng.binomial(n, p, size=2000)
-    covered = 0
-    for k in successes:
-        low, high = stats.wilson_interval(int(k), n)
-        covered += low <= p <= high
-    assert covered / 2000 >= 0.93
+def test_wilson_undercovers_at_small_n_which_is_why_it_is_not_the_default():
+    # Exact coverage by enumeration at n = 8, p = 0.02: the outcomes k whose
+    # interval holds p, weighted by their binomial probability.
+    from scipy.stats import binom
+    covered = [k for k in range(9) if stats.wilson_interval(k, 8)[0] <= 0.02 <= stats.wilson_interval(k, 8)[1]]
+    assert binom.pmf(covered, 8, 0.02).sum() < 0.86
 
 
 def test_excess_accuracy():
@@ -93,9 +89,6 @@ def test_holm_step_down():
     assert stats.holm([]) == []
 
 
-def test_quantiles_and_percentiles():
+def test_quantiles():
     assert stats.quantile(np.array([1, 2, 3, 4]), 0.5) == 2.5
     assert stats.quantile(np.array([], dtype=np.uint32), 0.9) is None
-    low, high = stats.percentile_interval(np.arange(1001, dtype=float))
-    assert (low, high) == pytest.approx((25.0, 975.0))
-    assert stats.percentile_interval(np.array([np.nan])) is None

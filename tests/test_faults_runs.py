@@ -97,9 +97,10 @@ def test_transient_failures_then_rerun_give_a_fault_free_runs_keys(tmp_path):
 
 
 def test_a_round_an_earlier_attempt_started_is_filled(tmp_path):
-    # Always wrong: after 4 samples the half-width (0.24) is under 0.3, so the
-    # rule stops every point after round 0 ...
-    config = small_config(tmp_path, "{count: 4, max_rounds: 3, target_halfwidth: 0.3}", lengths=(2, 3))
+    # Always wrong: after 4 samples the half-width of the design's first-round
+    # interval (0.356, contour.run.adaptive) is under 0.4, so the rule stops
+    # every point after round 0 ...
+    config = small_config(tmp_path, "{count: 4, max_rounds: 3, target_halfwidth: 0.4}", lengths=(2, 3))
     wrong = fs.ok("Final Answer: 1000000")
     with fs.FaultServer(default=wrong) as server:
         assert run(server.apibase, tmp_path, config).returncode == 0

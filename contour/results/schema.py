@@ -6,6 +6,10 @@ completions and reasoning models add (`completion`, `reasoning`, ...; see
 `contour.run.scoring`). Offline records carry every field that exists
 without inference; the inference fields (`answer`, `usage`, `timings`, the
 answer fields and the flags) are null.
+
+`schema_version` is the last field. Records written before it existed are
+version 1 (readers treat a missing field as 1); such records may also lack
+the fields added since (`completion`, `reasoning`, ...).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -53,6 +59,7 @@ class ResultRecord:
                                                 # 0 with no reasoning at all, null when unknown
     truncated_in_reasoning: bool | None = None  # cut off for length before any final answer
     extra: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))

@@ -69,22 +69,12 @@ from contour.run.reasoning import server_reasoning
 from contour.masking import mask_url, redact, url_userinfo
 from contour.run import stream as sse
 
-TIMEOUT = "timeout"
-CONNECTION = "connection"
-RATE_LIMITED = "rate_limited"
-SERVER_ERROR = "server_error"
-CLIENT_ERROR = "client_error"
-MALFORMED_RESPONSE = "malformed_response"
-EMPTY_CHOICES = "empty_choices"
-NO_CONTENT = "no_content"
-MAX_TIME = "max_time"
-
-ERROR_TYPES = frozenset({TIMEOUT, CONNECTION, RATE_LIMITED, SERVER_ERROR, CLIENT_ERROR,
-                         MALFORMED_RESPONSE, EMPTY_CHOICES, NO_CONTENT, MAX_TIME})
-# Failures that say nothing about the request itself: retried here, and
-# worth sending again when an interrupted run resumes.
-TRANSIENT_ERRORS = frozenset({TIMEOUT, CONNECTION, RATE_LIMITED, SERVER_ERROR,
-                              MALFORMED_RESPONSE, EMPTY_CHOICES})
+# The error types and which of them are transient live beside the record
+# schema: resume and the tallies need them without importing this client.
+from contour.results.failures import (
+    CLIENT_ERROR, CONNECTION, EMPTY_CHOICES, ERROR_TYPES, MALFORMED_RESPONSE, MAX_TIME, NO_CONTENT,
+    RATE_LIMITED, SERVER_ERROR, TIMEOUT, TRANSIENT_ERRORS,
+)
 
 _MAX_MESSAGE_CHARS = 500
 # The model list is tiny: a generous but short bound keeps a dead server from

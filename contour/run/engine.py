@@ -6,10 +6,13 @@ requests are in flight. A step builds its tests, looks up and claims all
 their cache keys in one query and one transaction, records its cache hits
 on the spot in one write, and hands the rest to the request pool; responses
 reach the cache through its writer thread (committed in batches, each with
-its claim's release). A record becomes a dict once, shallowly. Adaptive precision: when a round of a point completes, the next round
-is scheduled unless the point has reached `max_rounds`, its accuracy's 95%
-Wilson half-width is within `target_halfwidth`, or its truncation rate exceeds
-`max_truncation`.
+its claim's release). A record becomes a dict once, shallowly.
+
+Adaptive precision: when a round of a point completes, the next round is
+scheduled unless `contour.run.adaptive.stop_reason` says stop (round limit,
+target half-width reached by the design's Clopper–Pearson interval, or too
+many truncations); that module says why its intervals stay valid. Only each
+test's first completion counts there: the design assumes independent samples.
 
 K completions per test (`--completions`): each sample's missing completions
 are fetched together (`contour.run.fetch`) and each becomes its own record.
@@ -31,7 +34,6 @@ Resume: see `contour.run.resume`.
 
 from __future__ import annotations
 
-import math
 import random
 import threading
 import time
@@ -44,9 +46,11 @@ from typing import Any
 import click
 
 from contour.run.cache import Claim, ResponseCache
-from contour.run.client import TRANSIENT_ERRORS, RetryPolicy
+from contour.run.adaptive import RoundCounts, stop_reason
+from contour.run.client import RetryPolicy
 from contour.errors import ContourError
-from contour.evaluate.stats import wilson_interval
+from contour.results.failures import is_transient
+from contour.results.tally import RecordClass
 from contour.exits import Interrupted
 from contour.results.manifest import build_manifest, run_fingerprint
 from contour.spec.checks import record_short_points, samples_per_point
@@ -91,11 +95,6 @@ class OnlineOptions:
 def online_mode(options: OnlineOptions) -> dict[str, Any]:
     """What besides the settings decides an online run's records (part of its fingerprint)."""
     return {**ONLINE_MODE, "completions": options.completions} if options.completions > 1 else ONLINE_MODE
-
-
-def wilson_halfwidth(correct: int, n: int) -> float:
-    interval = wilson_interval(correct, n)
-    return math.inf if interval is None else (interval[1] - interval[0]) / 2
 
 
 def connect(settings: OnlineSettings, options: OnlineOptions) -> tuple[Transport, OnlineSettings]:
@@ -317,7 +316,7 @@ class Engine:
                 for _ in draws:
                     got = next(fetched)
                     error = got.error
-                    if self.stop.is_set() and error and error.get("type") in TRANSIENT_ERRORS:
+                    if self.stop.is_set() and error and is_transient(error.get("type")):
                         continue    # an interrupted request: leave it to the resume
                     records.append(self._record(step, sample, template, got))
             self._finish_many(records)
@@ -340,7 +339,7 @@ class Engine:
             for fetched in self.fetcher.fetch(draws, self.stop, found, looked_up_s,
                                               lambda c: record_key(step.point, sample, c)):
                 error = fetched.error
-                if self.stop.is_set() and error and error.get("type") in TRANSIENT_ERRORS:
+                if self.stop.is_set() and error and is_transient(error.get("type")):
                     continue    # an interrupted request: leave it to the resume
                 records.append(self._record(step, sample, template, fetched))
             self._finish_many(records)
@@ -388,14 +387,14 @@ class Engine:
         if not self._rounds_final(step):
             return None     # decided by a rerun, once the failed samples have final records
         with self._lock:
-            done = [o for o in self._by_point.get(step.point.point_id, [])
-                    if o.step <= step.round and o.error_type is None]
-        n = len(done)
-        if precision.max_truncation is not None and n and \
-                sum(o.truncated for o in done) / n > precision.max_truncation:
-            return None
-        if precision.target_halfwidth is not None and \
-                wilson_halfwidth(sum(o.correct for o in done), n) <= precision.target_halfwidth:
+            outcomes = [o for o in self._by_point.get(step.point.point_id, [])
+                        if o.step <= step.round and o.completion == 0]
+        rounds = [RoundCounts(0, 0, 0) for _ in range(step.round + 1)]
+        for o in outcomes:   # n counts as evaluation counts it (contour.results.tally)
+            if o.kind is RecordClass.SCORED or o.kind is RecordClass.PERMANENT_ERROR:
+                r = rounds[o.step]
+                rounds[o.step] = RoundCounts(r.n + 1, r.correct + o.correct, r.truncated + o.truncated)
+        if stop_reason(precision, rounds) is not None:
             return None
         return Step(step.point, step.round + 1, step.count)
 

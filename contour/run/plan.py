@@ -89,9 +89,9 @@ def record_key(point: Point, sample: int, completion: int = 0) -> str:
     return key if completion == 0 else f"{key}.{completion}"
 
 
-# Error types of samples that never reached the server (see SampleError).
-GENERATION_ERROR = "generation_error"
-TEMPLATE_ERROR = "template_error"
+# Error types of samples that never reached the server (see SampleError);
+# defined beside the other error types, which resume and the tallies read.
+from contour.results.failures import GENERATION_ERROR, TEMPLATE_ERROR  # noqa: E402
 
 
 class SampleError(Exception):

@@ -18,7 +18,6 @@ round a point had started is planned again in full.
 from __future__ import annotations
 
 import fcntl
-import json
 import re
 import shutil
 import sys
@@ -30,16 +29,16 @@ from typing import IO, Any, Callable
 import click
 
 from contour.errors import ContourError
+from contour.results.reader import DamagedLine, read_records
 from contour.results.schema import MANIFEST_FILE
-from contour.results.writer import (append_superseded, load_manifest, read_superseded, records_path,
+from contour.results.writer import (append_superseded, load_manifest, records_path,
                                     repair_tail, run_name, unique_path, write_error, write_json_atomic,
                                     folder_name)
-from contour.run.client import TRANSIENT_ERRORS
-from contour.run.plan import GENERATION_ERROR, TEMPLATE_ERROR, RunSettings
+from contour.results.failures import RETRY_ON_RESUME
+from contour.results.tally import RecordClass, classify
+from contour.run.plan import RunSettings
 
 LOCK_FILE = ".lock"
-# Error types whose samples have no final record: the same command sends them again.
-RETRY_ON_RESUME = TRANSIENT_ERRORS | {GENERATION_ERROR, TEMPLATE_ERROR}
 COMPLETE = "complete"
 
 
@@ -52,13 +51,17 @@ class Outcome:
     correct: bool
     truncated: bool
     error_type: str | None
+    kind: RecordClass           # how the tallies count it (contour.results.tally)
+    completion: int = 0         # index among the test's completions (--completions)
 
     @classmethod
     def of(cls, record: dict[str, Any]) -> "Outcome":
         error = record.get("error")
         # Interned: a long run holds one Outcome per record, with few distinct types.
-        kind = sys.intern(str(error.get("type"))) if error else None
-        return cls(record["step"], bool(record.get("is_correct")), bool(record.get("is_truncated")), kind)
+        error_type = sys.intern(str(error.get("type"))) if error else None
+        completion = record.get("completion")
+        return cls(record["step"], record.get("is_correct") is True, record.get("is_truncated") is True,
+                   error_type, classify(record), completion if isinstance(completion, int) else 0)
 
     @property
     def retry_later(self) -> bool:
@@ -86,34 +89,36 @@ def load_finished(folder: Path, on_kept: Callable[[dict[str, Any]], None]) -> Ea
     damaged = repair_tail(path)
     if damaged:
         click.echo(f"note: removed truncated line {damaged} of {path} (a crash mid-write)", err=True)
-    superseded = read_superseded(folder)
     marks: list[tuple[int, str]] = []
-    with open(path, "rb") as source:
-        for lineno, line in enumerate(source, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                raise ContourError(f"{path}: line {lineno} is not valid JSON; move the file away "
-                                   "or fix that line to resume this run") from None
-            try:
-                key, task, step = record["key"], record["task"], int(record["step"])
-            except (KeyError, TypeError, ValueError):
-                raise ContourError(f"{path}: line {lineno} is not a Contour record; move the file "
-                                   "away or fix that line to resume this run") from None
-            earlier.started[task] = max(earlier.started.get(task, 0), step)
-            if superseded.get(lineno) == key:
-                continue
-            outcome = Outcome.of(record)
-            if outcome.retry_later or key in earlier.kept:
-                marks.append((lineno, key))
-                earlier.retried += 1
-                continue
-            earlier.kept[key] = outcome
-            on_kept(record)
+    for line in read_records(path, _refuse_to_resume, superseded=True):
+        record = line.data
+        step = record.get("step")
+        if type(step) is not int:
+            raise ContourError(f"{path}: line {line.line} is not a Contour record (no round "
+                               "`step`); move the file away or fix that line to resume this run")
+        earlier.started[line.point] = max(earlier.started.get(line.point, 0), step)
+        if line.superseded:
+            continue
+        outcome = Outcome.of(record)
+        if outcome.retry_later or line.key in earlier.kept:
+            marks.append((line.line, line.key))
+            earlier.retried += 1
+            continue
+        earlier.kept[line.key] = outcome
+        on_kept(record)
     append_superseded(folder, marks)
     return earlier
+
+
+def _refuse_to_resume(damage: DamagedLine) -> None:
+    if damage.reason.startswith("not valid"):
+        what = damage.reason.split(" (")[0]            # "not valid JSON", "not valid UTF-8"
+    elif damage.reason.startswith("incomplete"):
+        what = "not valid JSON"
+    else:
+        what = f"not a Contour record ({damage.reason})"
+    raise ContourError(f"{damage.file}: line {damage.line} is {what}; move the file away "
+                       "or fix that line to resume this run")
 
 
 # -- choosing the folder ------------------------------------------------------

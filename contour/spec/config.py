@@ -60,9 +60,10 @@ class TaskEntry:
 @dataclass(frozen=True)
 class Precision:
     """How many samples a point gets. `count` per round; online runs stop a
-    point after `max_rounds` rounds, or earlier once the 95% Wilson half-width
-    of its accuracy is <= `target_halfwidth`, or once its truncation rate
-    exceeds `max_truncation` (extra rounds would only buy more truncations)."""
+    point after `max_rounds` rounds, or earlier once the half-width of its
+    accuracy interval is <= `target_halfwidth`, or once the truncation rate of
+    its earlier rounds exceeds `max_truncation` (extra rounds would only buy
+    more truncations). The rule and its intervals: contour.run.adaptive."""
 
     name: str
     count: int
