@@ -104,7 +104,7 @@ class Tally:
         self.tokens = array("I")
         self.timings = TimingSamples()
 
-    def add(self, record: Mapping[str, Any]) -> RecordClass:
+    def add(self, record: dict[str, Any]) -> RecordClass:
         # Written for speed (evaluation calls it once per record): identity
         # tests on the enum members, no helper calls on the common path.
         kind = classify(record)
