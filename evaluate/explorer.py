@@ -18,13 +18,12 @@ Per task:
 from __future__ import annotations
 
 import json
-import math
 from itertools import combinations
 from typing import Any, Sequence
 
 from contour.evaluate.aggregate import Metrics, metrics
 from contour.evaluate.evaluation import Evaluation, order_key
-from contour.evaluate.tables import Table
+from contour.evaluate.tables import Table, finite
 
 
 def cell(run: int, m: Metrics, **where: Any) -> dict[str, Any]:
@@ -95,15 +94,5 @@ def sampling_curve(evaluation: Evaluation, task: str, axis: str) -> list[dict[st
 
 def to_script_json(value: Any) -> str:
     """JSON that is safe inside a <script> element (no '<', '>' or '&' characters)."""
-    text = json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(finite(value), ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value

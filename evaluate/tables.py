@@ -245,14 +245,15 @@ def to_json(evaluation: Evaluation, tables: Sequence[Table]) -> str:
         "tables": {t.name: t.rows for t in tables if t.name != "runs"},
         "notes": evaluation.comparison.notes if evaluation.comparison else [],
     }
-    return json.dumps(_finite(document), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(finite(document), indent=2, ensure_ascii=False) + "\n"
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
+    """`value` with NaN and infinities as None, so it is valid JSON."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
+        return {str(k): finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [finite(v) for v in value]
     return value

@@ -344,10 +344,7 @@ class Engine:
                 records.append(self._record(step, sample, template, fetched))
             self._finish_many(records)
         except BaseException as exc:    # noqa: BLE001 - handed to the main thread, which stops the run
-            with self._lock:
-                if self.failure is None:
-                    self.failure = exc
-            self.stop.set()
+            self._fail(exc)
 
     def _record(self, step: Step, sample: int, template: ResultRecord, fetched: Fetched) -> ResultRecord:
         c = fetched.draw.completion

@@ -157,7 +157,9 @@ def find_run(settings: RunSettings, fingerprint: str, results_dir: Path,
         _check_output(output)
         manifest = load_manifest(output) if output.is_dir() else None
         if manifest is None:
-            if output.is_dir() and any(p.name != LOCK_FILE for p in output.iterdir()):
+            # Dot files are a runner's lock and its manifest being written (another
+            # runner of this command an instant ahead), not someone else's data.
+            if output.is_dir() and any(not p.name.startswith(".") for p in output.iterdir()):
                 raise ContourError(f"--output {output} is not empty and holds no Contour run "
                                    "(no manifest.json); choose another --output")
             return None
