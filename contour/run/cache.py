@@ -607,10 +607,19 @@ class ResponseCache:
 def _identify(db: sqlite3.Connection, path: Path | None) -> str:
     """"ours", "empty" or "old" (a cache from before the marker); anything
     else raises a ContourError naming the file. Only reads."""
-    tables = {name: [c[1] for c in db.execute(f'PRAGMA table_info("{name}")')]
-              for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' "
-                                        "AND name NOT LIKE 'sqlite_%'").fetchall()}
-    objects = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+    # One read transaction: another runner creating the cache at this instant must be
+    # seen either not at all or whole, never as objects without their tables.
+    own = not db.in_transaction
+    if own:
+        db.execute("BEGIN")
+    try:
+        rows = db.execute("SELECT type, name FROM sqlite_master").fetchall()
+        tables = {name: [c[1] for c in db.execute(f'PRAGMA table_info("{name}")')]
+                  for kind, name in rows if kind == "table" and not name.startswith("sqlite_")}
+    finally:
+        if own:
+            db.execute("ROLLBACK")
+    objects = len(rows)
     if not objects:
         return "empty"
     where = f"--cache {path}" if path is not None else "--cache"
