@@ -34,10 +34,12 @@ Resume: see `contour.run.resume`.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -313,12 +315,7 @@ class Engine:
             fetched = iter(fetch_step(batch, self.cache, [d for _, _, draws in plans for d in draws]))
             records = []
             for sample, template, draws in plans:
-                for _ in draws:
-                    got = next(fetched)
-                    error = got.error
-                    if self.stop.is_set() and error and is_transient(error.get("type")):
-                        continue    # an interrupted request: leave it to the resume
-                    records.append(self._record(step, sample, template, got))
+                records += self._scored(step, sample, template, itertools.islice(fetched, len(draws)))
             self._finish_many(records)
         except BaseException as exc:    # noqa: BLE001 - handed to the main thread, which stops the run
             self._fail(exc)
@@ -335,16 +332,17 @@ class Engine:
             self._release(found, draws)
             return
         try:
-            records = []
-            for fetched in self.fetcher.fetch(draws, self.stop, found, looked_up_s,
-                                              lambda c: record_key(step.point, sample, c)):
-                error = fetched.error
-                if self.stop.is_set() and error and is_transient(error.get("type")):
-                    continue    # an interrupted request: leave it to the resume
-                records.append(self._record(step, sample, template, fetched))
-            self._finish_many(records)
+            fetched = self.fetcher.fetch(draws, self.stop, found, looked_up_s,
+                                         lambda c: record_key(step.point, sample, c))
+            self._finish_many(self._scored(step, sample, template, fetched))
         except BaseException as exc:    # noqa: BLE001 - handed to the main thread, which stops the run
             self._fail(exc)
+
+    def _scored(self, step: Step, sample: int, template: ResultRecord,
+                fetched: Iterable[Fetched]) -> list[ResultRecord]:
+        """The records of a sample's fetched draws; an interrupted request is left to the resume."""
+        return [self._record(step, sample, template, got) for got in fetched
+                if not (self.stop.is_set() and got.error and is_transient(got.error.get("type")))]
 
     def _record(self, step: Step, sample: int, template: ResultRecord, fetched: Fetched) -> ResultRecord:
         c = fetched.draw.completion
