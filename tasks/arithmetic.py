@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 from typing import Any, Union
 
+from contour.spec.nesting import spine_layout
 from contour.spec.params import Bool, Choice, Int, ParamSchema
 from contour.spec.task import Instructions, Measure, NumberTask, Test
 from contour.tasks.registry import register
@@ -29,24 +30,11 @@ Chain = list
 Term = Union[int, Chain]
 
 
-def _split(rng: random.Random, n: int, parts: int) -> list[int]:
-    cuts = sorted(rng.sample(range(1, n), parts - 1))
-    return [b - a for a, b in zip([0] + cuts, cuts + [n])]
-
-
 def _build(rng: random.Random, n: int, depth: int, p: dict[str, Any]) -> Chain:
     """A chain of n operands whose parentheses nest exactly `depth` deep
     (n >= depth + 2): one part, the spine, nests depth - 1 deeper inside
     its parentheses; the other parts nest no deeper than the spine."""
-    if depth == 0:
-        sizes = [1] * n
-        spine = -1
-    else:
-        parts = rng.randint(2, n - depth)
-        spine_size = rng.randint(depth + 1, n - parts + 1)
-        sizes = _split(rng, n - spine_size, parts - 1) if parts > 2 else [n - spine_size]
-        spine = rng.randrange(parts)
-        sizes.insert(spine, spine_size)
+    sizes, spine = spine_layout(rng, n, depth)
     chain: Chain = []
     for i, size in enumerate(sizes):
         if i:

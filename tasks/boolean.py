@@ -31,6 +31,7 @@ import random
 from typing import Any, Union
 
 from contour.spec import answers
+from contour.spec.nesting import spine_layout
 from contour.spec.params import Bool, Choice, Float, Int, ParamSchema
 from contour.spec.task import UNIFORM, Instructions, Measure, Task, Test
 from contour.tasks.registry import register
@@ -83,23 +84,11 @@ def legend(notation: str, xor: bool) -> str:
     return sym["intro"] + (": " + ", ".join(parts) if parts else "") + "."
 
 
-def _split(rng: random.Random, n: int, parts: int) -> list[int]:
-    cuts = sorted(rng.sample(range(1, n), parts - 1))
-    return [b - a for a, b in zip([0] + cuts, cuts + [n])]
-
-
 def _build(rng: random.Random, n: int, depth: int, p: dict[str, Any]) -> Chain:
     """A chain of n operands whose groups nest exactly `depth` deep
     (n >= depth + 2): one part, the spine, nests depth - 1 deeper inside its
     parentheses; the other parts nest no deeper than the spine."""
-    if depth == 0:
-        sizes, spine = [1] * n, -1
-    else:
-        parts = rng.randint(2, n - depth)
-        spine_size = rng.randint(depth + 1, n - parts + 1)
-        sizes = _split(rng, n - spine_size, parts - 1) if parts > 2 else [n - spine_size]
-        spine = rng.randrange(parts)
-        sizes.insert(spine, spine_size)
+    sizes, spine = spine_layout(rng, n, depth)
     if p["ops"] == "and_or_xor" and rng.random() < _XOR_SHARE:
         ops = ["xor"] * (len(sizes) - 1)
     elif p["mixed"]:
