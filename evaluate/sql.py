@@ -253,9 +253,12 @@ def _union(a: Any, b: Any) -> Any:
 
 
 def _widen(node: Any) -> Any:
-    """json_group_structure's types made usable: unsigned to signed, NULL (no value seen) to None."""
+    """json_group_structure's types made usable: unsigned to signed, NULL (no value seen) to
+    None, an object's keys in name order."""
     if isinstance(node, dict):
-        return {key: _widen(value) for key, value in node.items()}
+        # Sorted: DuckDB lists the distinct shapes in no fixed order (it differs between
+        # versions), and a struct's field order must not change from one run to the next.
+        return {key: _widen(node[key]) for key in sorted(node)}
     if isinstance(node, list):
         return [_widen(node[0])] if node else None
     return None if node == "NULL" else _WIDEN.get(node, node)

@@ -89,8 +89,8 @@ def test_typed_structs(run):
     db = open_records([run])
     try:
         types = dict(db.con.execute("SELECT column_name, column_type FROM (DESCRIBE records)").fetchall())
-        assert types["params"] == "STRUCT(length BIGINT, depth BIGINT, count BIGINT)"
-        assert types["genresult"] == "STRUCT(nesting BIGINT, has_distractor BOOLEAN)"
+        assert types["params"] == "STRUCT(count BIGINT, depth BIGINT, length BIGINT)"
+        assert types["genresult"] == "STRUCT(has_distractor BOOLEAN, nesting BIGINT)"
         assert types["is_correct"] == "BOOLEAN" and types["run"] == "VARCHAR"
         assert types["error"].startswith('STRUCT("type" VARCHAR, message VARCHAR')
         (hard,) = db.con.execute("SELECT count(*) FROM records WHERE params.length >= 8 "
@@ -144,12 +144,12 @@ def test_output_formats(run, tmp_path):
     assert table.exit_code == 0
     lines = table.stdout.splitlines()
     assert lines[0].split() == ["task", "params"] and lines[-1] == "(2 rows)"
-    assert '{"length": 2, "depth": 0, "count": 8}' in table.stdout
+    assert '{"count": 8, "depth": 0, "length": 2}' in table.stdout
     out = tmp_path / "rows.jsonl"
     written = run_command(sql_command, query, run, "--format", "jsonl", "-o", out)
     assert written.exit_code == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert rows[0]["params"] == {"length": 2, "depth": 0, "count": 8}
+    assert rows[0]["params"] == {"count": 8, "depth": 0, "length": 2}
 
 
 @pytest.mark.parametrize("args,words", [
