@@ -421,7 +421,7 @@ def _coverage_adaptive(cov, fine) -> None:
         if block.max_rounds == 1:
             print(f"\n{block.name}: count {block.count}, one round: a fixed count (table 1, n = {block.count})")
             continue
-        levels = round_levels(block.count, block.max_rounds)
+        levels = round_levels(block.count, block.max_rounds, block.target_halfwidth)
         print(f"\n{block.name}: count {block.count}, max_rounds {block.max_rounds}, target half-width "
               f"{block.target_halfwidth}; levels per round " + " ".join(f"{lv:.4f}" for lv in levels))
         new = cov.adaptive_design(block, np.array(COVERAGE_PS))

@@ -41,7 +41,7 @@ def test_adaptive_points_report_rounds_reason_and_the_sequential_interval(tmp_pa
     rows = {row.group["point"]: row.metrics for row in result.rows("point")}
     assert [(m.rounds, m.stopped) for m in rows.values()] == [
         (2, "target reached"), (4, "round limit"), (2, "truncation"), (2, "incomplete")]
-    levels = round_levels(16, 4)
+    levels = round_levels(16, 4, MEDIUM["target_halfwidth"])
     half = rows["001_t_x-1"]
     reference = binomtest(32, 64).proportion_ci(levels[3], method="exact")
     assert (half.accuracy_low, half.accuracy_high) == pytest.approx((reference.low, reference.high))

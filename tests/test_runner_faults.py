@@ -239,7 +239,7 @@ def _rounds_until_narrow(count: int, max_rounds: int, target: float) -> int:
     from scipy.stats import binomtest
     from contour.run.adaptive import round_levels
 
-    levels = round_levels(count, max_rounds)
+    levels = round_levels(count, max_rounds, target)
     for r in range(max_rounds):
         ci = binomtest(0, (r + 1) * count).proportion_ci(levels[r], method="exact")
         if (ci.high - ci.low) / 2 <= target:
