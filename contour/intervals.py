@@ -11,6 +11,9 @@ need it, a scalar form that returns None for an empty sample.
   n = 8 near p = 0.02 and 0.98. Kept for comparison with published numbers.
 - `mean_of_proportions`: the mean of several points' accuracies (each point
   weighted equally), as a binomial interval with an effective sample size.
+- `clustered_size`: the effective sample size of a point whose tests have
+  several completions each (`--completions K`): completions of one test
+  share its difficulty, so they are not K independent trials.
 - `paired_difference`: the difference of two accuracies measured on the
   same tests, from the discordant pairs (MOVER with Clopper–Pearson limits).
 
@@ -115,7 +118,53 @@ def wilson(k: float, n: float, confidence: float = 0.95) -> tuple[float, float] 
     return binomial_interval(k, n, WILSON, confidence)
 
 
-def effective_counts(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+# The worst-case between-test variance of this many pseudo-tests is added to the observed
+# one (see clustered_size); 0.5 is the smallest weight whose simulated coverage stayed
+# >= 0.95 over 4-64 tests, 4-16 completions, p in [.02, .5] and correlation 0-1.
+PSEUDO_TESTS = 0.5
+
+
+def clustered_size(correct: Sequence[float] | np.ndarray, n: Sequence[float] | np.ndarray,
+                   confidence: float = 0.95) -> float:
+    """Effective sample size of one point from its tests' (correct_i, n_i) counts.
+
+    With K completions per test, the accuracy's variance is
+    [p(1 − p) + (K − 1) Var(q)] / (T K) where q is a test's own success rate:
+    the completions of one test are correlated as soon as tests differ in
+    difficulty, and counting T K independent trials overstates the
+    information (simulated coverage fell to 0.34). The variance of the ratio
+    estimate p̂ = Σc / Σn is estimated between tests,
+
+        v = T/(T − 1) × [Σ (c_i − p̂ n_i)² + w n̄² p̃(1 − p̃)] / (Σn)²,
+
+    where the second term adds w = PSEUDO_TESTS tests of the worst case
+    (every completion of a test alike; p̃ = (Σc + ½)/(Σn + 1)), because a few
+    tests rarely show a skewed distribution's tail. Then
+    n_eff = p̂(1 − p̂)/v × (z / t_{T−1})², the last factor for the variance
+    being estimated from T tests, kept within [T, Σn]: never less information
+    than one trial per test, never more than independent completions. With
+    p̂ at 0 or 1 nothing tells the tests' correlation apart, so n_eff = T,
+    the worst case. One completion per test gives Σn: the plain binomial.
+    """
+    from scipy.stats import t as student_t
+
+    c = np.asarray(correct, dtype=float)
+    size = np.asarray(n, dtype=float)
+    tests, total = len(size), float(size.sum())
+    if tests == 0 or total <= tests:
+        return total
+    p = float(c.sum()) / total
+    if tests == 1 or p <= 0 or p >= 1:
+        return float(tests)
+    adjusted = (c.sum() + 0.5) / (total + 1)
+    spread = float(((c - p * size) ** 2).sum()) + PSEUDO_TESTS * (total / tests) ** 2 * adjusted * (1 - adjusted)
+    variance = tests / (tests - 1) * spread / total ** 2
+    small_sample = (_normal_quantile(confidence) / float(student_t.ppf(0.5 + confidence / 2, tests - 1))) ** 2
+    return float(min(max(p * (1 - p) / variance * small_sample, tests), total))
+
+
+def effective_counts(k: np.ndarray, n: np.ndarray, information: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean of the point proportions k_i/n_i along the last axis, as (mean, k_eff, n_eff).
 
     The mean of K proportions is not binomial when the n_i differ, so it is
@@ -127,31 +176,36 @@ def effective_counts(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarr
     When every n_i is equal, n_eff is the total count and k_eff the total
     successes: the pooled interval, which is conservative for a sum of
     Bernoulli trials with unequal p (Hoeffding 1956). One point gives its own
-    interval.
+    interval. `information` replaces each n_i where a point holds less than
+    n_i independent trials (`clustered_size`).
     """
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
+    m = n if information is None else np.asarray(information, dtype=float)
     points = k.shape[-1]
     mean = (k / n).mean(axis=-1)
     adjusted = (k + 0.5) / (n + 1)
-    variance = (adjusted * (1 - adjusted) / n).sum(axis=-1) / points ** 2
+    variance = (adjusted * (1 - adjusted) / m).sum(axis=-1) / points ** 2
     centre = adjusted.mean(axis=-1)
-    kish = points ** 2 / (1 / n).sum(axis=-1)
+    kish = points ** 2 / (1 / m).sum(axis=-1)
     n_eff = np.minimum(centre * (1 - centre) / variance, kish)
     return mean, mean * n_eff, n_eff
 
 
 def mean_of_proportions(counts: Sequence[tuple[float, float]], method: str = CLOPPER_PEARSON,
-                        confidence: float = 0.95) -> tuple[float, tuple[float, float]] | None:
-    """Mean of the proportions k_i/n_i (points with n_i = 0 left out) and its interval."""
+                        confidence: float = 0.95, information: Sequence[float] | None = None
+                        ) -> tuple[float, tuple[float, float]] | None:
+    """Mean of the proportions k_i/n_i (points with n_i = 0 left out) and its interval;
+    `information` as for `effective_counts`."""
     check_confidence(confidence)
-    kept = [(k, n) for k, n in counts if n > 0]
+    sizes = list(information) if information is not None else [n for _, n in counts]
+    kept = [(k, n, m) for (k, n), m in zip(counts, sizes) if n > 0]
     if not kept:
         return None
-    for k, n in kept:
+    for k, n, _ in kept:
         _check_counts(k, n)
     array = np.array(kept, dtype=float)
-    mean, k_eff, n_eff = effective_counts(array[:, 0], array[:, 1])
+    mean, k_eff, n_eff = effective_counts(array[:, 0], array[:, 1], array[:, 2])
     low, high = bounds(k_eff, n_eff, method, confidence)
     return float(mean), (min(float(low), float(mean)), max(float(high), float(mean)))
 

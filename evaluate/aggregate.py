@@ -13,6 +13,11 @@ equally: its accuracy is the mean of its points' accuracies, not the pooled
 rate of its records, so a point that adaptive precision sampled four times
 as often does not count four times as much. Its interval treats that mean
 as a proportion with an effective sample size (contour.intervals).
+
+A point of a run with several completions per test (`--completions K`) is
+worth fewer than its records' count of independent trials: its interval uses
+the effective size `contour.intervals.clustered_size` computes from the
+spread between its tests.
 """
 
 from __future__ import annotations
@@ -122,7 +127,8 @@ def metrics(tallies: Tally | Sequence[Tally], options: MetricOptions = MetricOpt
     accuracy = low = high = guess = excess = excess_low = excess_high = None
     truncation_rate = invalid_rate = confidence = None
     confidence = max((level for _, level in used), default=None)
-    result = (mean_of_proportions([(c.correct, c.n) for c, _ in used], options.interval, confidence)
+    result = (mean_of_proportions([(c.correct, c.n) for c, _ in used], options.interval, confidence,
+                                  information=[c.effective_n for c, _ in used])
               if confidence is not None else None)
     if result is not None:
         accuracy, (low, high) = result
@@ -202,12 +208,14 @@ class Aggregator:
             log = self.rounds[key] = RoundLog()
         log.add(record)
 
-    def add(self, run: int, record: dict[str, Any], group: tuple[Any, ...] = ()) -> None:
+    def add(self, run: int, record: dict[str, Any], group: tuple[Any, ...] = (), by_test: bool = False
+            ) -> None:
+        """Count a record; `by_test` for runs with several completions per test (Tally)."""
         point = record["task"]
         key = (run, point, group)
         tally = self.cells.get(key)
         if tally is None:
-            tally = self.cells[key] = Tally()
+            tally = self.cells[key] = Tally(by_test)
             if (run, point) not in self.points:
                 params = record.get("params")
                 params = {k: v for k, v in params.items() if k != "count"} if isinstance(params, dict) else {}

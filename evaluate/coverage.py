@@ -6,6 +6,8 @@ outcomes) have no Monte Carlo error; simulated ones report it as the
 binomial standard error sqrt(c(1 − c)/reps).
 
 - `point_coverage`: one point, fixed n: Clopper–Pearson and Wilson.
+- `completion_coverage`: one point whose tests have K completions each,
+  tests differing in difficulty: the clustered interval against the pooled one.
 - `adaptive_design`: one point under a precision block's stopping rule:
   coverage at stop, samples spent, reported half-width, bias, and the fixed
   count that reports the same half-width.
@@ -43,6 +45,39 @@ def point_coverage(n: int, ps: np.ndarray, method: str, confidence: float = 0.95
     pmf = adaptive.binomial_pmf(n, ps)
     inside = (low[None, :] <= ps[:, None]) & (ps[:, None] <= high[None, :])
     return (pmf * inside).sum(axis=1)
+
+
+# -- one point, K completions per test -----------------------------------------------
+
+@dataclass(frozen=True)
+class CompletionOutcome:
+    coverage: float            # clustered interval (the one evaluate prints)
+    pooled: float              # the T·K records counted as independent trials
+    information: float         # mean effective n / (T·K)
+
+
+def completion_coverage(p: float, correlation: float, tests: int, k: int, reps: int,
+                        rng: np.random.Generator) -> CompletionOutcome:
+    """Simulated coverage at one point: each test's own success rate q ~ Beta with mean p
+    and intra-test correlation `correlation` (0: all alike, 1: a test's completions all
+    agree), then K completions ~ Binomial(K, q)."""
+    if correlation <= 0:
+        q = np.full((reps, tests), p)
+    elif correlation >= 1:
+        q = (rng.random((reps, tests)) < p).astype(float)
+    else:
+        spread = 1 / correlation - 1
+        q = rng.beta(p * spread, (1 - p) * spread, size=(reps, tests))
+    correct = rng.binomial(k, q)
+    sizes = np.full(tests, k)
+    information = np.array([intervals.clustered_size(row, sizes) for row in correct])
+    total = tests * k
+    estimate = correct.sum(axis=1) / total
+    low, high = intervals.clopper_pearson_bounds(estimate * information, information)
+    pooled_low, pooled_high = intervals.clopper_pearson_bounds(correct.sum(axis=1), np.full(reps, total))
+    return CompletionOutcome(float(np.mean((low <= p) & (p <= high))),
+                             float(np.mean((pooled_low <= p) & (p <= pooled_high))),
+                             float(information.mean() / total))
 
 
 # -- one point, adaptive ---------------------------------------------------------------

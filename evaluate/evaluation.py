@@ -213,7 +213,7 @@ def evaluate(folders: Iterable[str | os.PathLike[str]], where: str | None = None
             if group is None:
                 continue
             info.kept += 1
-            aggregator.add(index, record, group)
+            aggregator.add(index, record, group, by_test=several)
             reasoning.add(index, record)
             if several:
                 completions.add(index, record)

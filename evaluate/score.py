@@ -108,6 +108,8 @@ def run_score(run: str, points: Sequence[tuple[str, Tally]], seed: int = 0,
     truncated = np.array([c.truncated for _, c in scored], dtype=float)
     both = np.array([c.correct_truncated for _, c in scored], dtype=float)
     guess = np.array([c.guess for _, c in scored], dtype=float)
+    # Several completions per test are worth fewer independent trials (clustered_size).
+    design_effect = n / np.array([c.effective_n for _, c in scored], dtype=float)
 
     per_task = np.bincount(index, minlength=len(names)).astype(float)
     means = np.bincount(index, weights=point_scores(correct, truncated, n, guess),
@@ -116,7 +118,7 @@ def run_score(run: str, points: Sequence[tuple[str, Tally]], seed: int = 0,
     overall = float(overall_score(task_scores))
     low = high = None
     if resamples > 0:
-        variances = np.bincount(index, weights=point_variances(correct, truncated, both, n, guess),
+        variances = np.bincount(index, weights=point_variances(correct, truncated, both, n, guess) * design_effect,
                                 minlength=len(names)) / per_task ** 2
         rng = np.random.default_rng([seed, zlib.crc32(run.encode("utf-8"))])
         low, high = score_interval(means, variances, rng, resamples)

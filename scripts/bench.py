@@ -391,10 +391,30 @@ def bench_coverage(score_reps: int = 2000, mc_reps: int = 20000) -> None:
             at = cov.point_coverage(n, np.array([0.02, 0.5, 0.98]), method)
             print(f"{n:>5} {method:<16}{cov.point_coverage(n, fine, method).min():>24.4f}"
                   + "".join(f"{c:>8.4f}" for c in at))
+    _coverage_completions(cov, mc_reps // 4)
     _coverage_adaptive(cov, fine)
     _coverage_rows(cov, mc_reps)
     _coverage_score(cov, score_reps)
     _coverage_paired(cov)
+
+
+def _coverage_completions(cov, reps: int) -> None:
+    import numpy as np
+
+    print(f"\n-- 1b. one point, T tests x K completions, tests differing in difficulty (simulated, "
+          f"{reps} reps; ± {float(cov.mc_error(0.95, reps)):.3f}) --")
+    print("rho = correlation of one test's completions; clustered = the interval evaluate prints, "
+          "pooled = T·K records as independent trials;\n"
+          "information = mean effective n / (T·K)")
+    ps = (0.02, 0.1, 0.3, 0.5)
+    print(f"{'T':>4}{'K':>4}{'rho':>6}" + "".join(f"{'p=' + str(p):>18}" for p in ps)
+          + f"{'information':>13}")
+    rng = np.random.default_rng(11)
+    for tests, k in ((4, 8), (8, 8), (16, 4), (8, 16), (32, 8), (64, 4)):
+        for rho in (0.0, 0.2, 0.5, 0.9):
+            out = [cov.completion_coverage(p, rho, tests, k, reps, rng) for p in ps]
+            cells = "".join(f"{o.coverage:>9.3f} ({o.pooled:.3f})" for o in out)
+            print(f"{tests:>4}{k:>4}{rho:>6.1f}{cells}{np.mean([o.information for o in out]):>13.2f}")
 
 
 def _shipped_blocks(cov):

@@ -162,3 +162,39 @@ def test_k_completion_plot_along_an_axis(tmp_path):
     from contour.evaluate.sampling_tables import sampling_plots
     [plot] = sampling_plots(evaluate([tmp_path / "run"]))
     assert plot.name == "sampling_brackets" and plot.png.startswith(b"\x89PNG")
+
+
+def _clustered_records(tests=8, k=4):
+    """Half the tests always right, half right once in k: completions of a test agree."""
+    recs = []
+    for sample in range(tests):
+        for c in range(k):
+            ok = sample % 2 == 0 or c == 0
+            r = make_record("000_brackets_open-1", "brackets", sample, {"open": 1}, correct=ok, target=")")
+            r["completion"] = c
+            r["key"] = f"000_brackets_open-1-{sample}" + (f".{c}" if c else "")
+            recs.append(r)
+    return recs
+
+
+def test_point_interval_counts_tests_not_completions(tmp_path):
+    from contour.intervals import clopper_pearson, clustered_size
+
+    recs = _clustered_records()
+    _write(tmp_path / "k", recs, completions=4)
+    _write(tmp_path / "plain", recs, completions=1)     # the same records read as 32 independent trials
+    (row,) = evaluate([tmp_path / "k"], resamples=0).rows("point")
+    (plain,) = evaluate([tmp_path / "plain"], resamples=0).rows("point")
+    per_test = [(sum(r["is_correct"] for r in recs if r["sample"] == s), 4) for s in range(8)]
+    size = clustered_size([c for c, _ in per_test], [n for _, n in per_test])
+    assert 8 <= size < 32
+    accuracy = 20 / 32
+    assert row.metrics.accuracy == plain.metrics.accuracy == pytest.approx(accuracy)
+    assert (row.metrics.accuracy_low, row.metrics.accuracy_high) == pytest.approx(
+        clopper_pearson(accuracy * size, size))
+    assert (plain.metrics.accuracy_low, plain.metrics.accuracy_high) == pytest.approx(clopper_pearson(20, 32))
+    assert row.metrics.accuracy_high - row.metrics.accuracy_low > \
+        plain.metrics.accuracy_high - plain.metrics.accuracy_low
+    scored = evaluate([tmp_path / "k"], resamples=400).scores[0]
+    pooled = evaluate([tmp_path / "plain"], resamples=400).scores[0]
+    assert scored.high - scored.low > pooled.high - pooled.low

@@ -140,3 +140,41 @@ def test_paired_difference_covers_by_enumeration(pairs):
                 total += np.exp(np.log(math.comb(pairs, b) * math.comb(pairs - b, c))
                                 + b * np.log(p_b) + c * np.log(p_c) + (pairs - b - c) * np.log(1 - p_b - p_c))
     assert total == pytest.approx(cov.paired_coverage(pairs, [(p_b, p_c)])[0][0])
+
+
+# -- several completions per test ----------------------------------------------------------
+
+def test_clustered_size_limits():
+    from contour.intervals import clustered_size
+
+    assert clustered_size([1, 0, 1, 1], [1, 1, 1, 1]) == 4          # one completion each: binomial
+    assert clustered_size([8, 8, 8], [8, 8, 8]) == 3                 # all right: worst case, one per test
+    assert clustered_size([0, 0], [4, 4]) == 2
+    assert clustered_size([3], [8]) == 1                             # one test: one trial's worth
+    alike = clustered_size([4, 4, 4, 4, 4, 4, 4, 4], [8] * 8)        # no spread between tests
+    apart = clustered_size([8, 0, 8, 0, 8, 0, 8, 0], [8] * 8)        # tests wholly right or wrong
+    assert apart == 8 and 8 < alike <= 64
+
+
+def test_clustered_size_formula():
+    from scipy.stats import t
+
+    from contour.intervals import PSEUDO_TESTS, clustered_size
+
+    correct, n = np.array([3, 5, 1, 4, 6]), np.array([6, 6, 5, 6, 6])
+    p, total, tests = correct.sum() / n.sum(), n.sum(), len(n)
+    adjusted = (correct.sum() + 0.5) / (total + 1)
+    spread = ((correct - p * n) ** 2).sum() + PSEUDO_TESTS * (total / tests) ** 2 * adjusted * (1 - adjusted)
+    variance = tests / (tests - 1) * spread / total ** 2
+    expected = p * (1 - p) / variance * (1.959964 / t.ppf(0.975, tests - 1)) ** 2
+    assert clustered_size(correct, n) == pytest.approx(min(max(expected, tests), total), rel=1e-6)
+
+
+@pytest.mark.parametrize("p,rho,tests,k", [(0.1, 0.5, 8, 8), (0.3, 0.5, 16, 4), (0.5, 0.9, 32, 8)])
+def test_completion_intervals_cover_where_pooled_ones_do_not(p, rho, tests, k):
+    from contour.evaluate.coverage import completion_coverage
+
+    out = completion_coverage(p, rho, tests, k, 1500, np.random.default_rng(7))
+    # 1500 replications: a true 95% shows >= 0.935 with probability > 0.99.
+    assert out.coverage >= 0.935
+    assert out.pooled < 0.92          # counting completions as independent trials is overconfident

@@ -70,10 +70,16 @@ class Counts:
     truncated: int
     correct_truncated: int
     guess_sum: float
+    information: float | None = None   # effective n when tests have several completions
 
     @property
     def guess(self) -> float | None:
         return self.guess_sum / self.n if self.n else None
+
+    @property
+    def effective_n(self) -> float:
+        """Independent trials the counts are worth (contour.intervals.clustered_size)."""
+        return float(self.n) if self.information is None else self.information
 
 
 class Tally:
@@ -85,15 +91,20 @@ class Tally:
     integers so quantiles are exact; latency, time to first token and decode
     rate of the records the server answered as `TimingSamples`
     (contour.results.timings). Tallies merge, so fine cells roll up.
+
+    `Tally(by_test=True)` also counts per test ((point, sample) -> [n,
+    correct, permanent errors]), for runs with several completions per test,
+    whose intervals need the tests' spread; it costs a dict entry per test,
+    so runs with one completion per test do without.
     """
 
     __slots__ = ("records", "n", "valid", "correct", "truncated", "correct_truncated",
                  "permanent_errors", "transient_errors", "sample_errors", "scorer_errors", "unscored",
                  "errors", "guess_sum", "permanent_guess_sum", "tokens", "tokens_missing",
                  "prompt_tokens", "completion_tokens", "cache_hits", "model_calls", "http_attempts",
-                 "timings")
+                 "timings", "tests")
 
-    def __init__(self) -> None:
+    def __init__(self, by_test: bool = False) -> None:
         self.records = self.n = self.valid = self.correct = self.truncated = 0
         self.correct_truncated = self.permanent_errors = self.transient_errors = self.sample_errors = 0
         self.scorer_errors = self.unscored = self.tokens_missing = 0
@@ -103,6 +114,7 @@ class Tally:
         self.guess_sum = self.permanent_guess_sum = 0.0
         self.tokens = array("I")
         self.timings = TimingSamples()
+        self.tests: dict[tuple[Any, Any], list[int]] | None = {} if by_test else None
 
     def add(self, record: dict[str, Any]) -> RecordClass:
         # Written for speed (evaluation calls it once per record): identity
@@ -126,7 +138,11 @@ class Tally:
                 self.http_attempts += attempts
         if kind is RecordClass.SCORED:
             self._add_scored(record, usage)
+            if self.tests is not None:
+                self._count_test(record, record.get("is_correct") is True, False)
         elif kind is RecordClass.PERMANENT_ERROR:
+            if self.tests is not None:
+                self._count_test(record, False, True)
             self._count_error(record)
             self.permanent_errors += 1
             self.n += 1
@@ -145,6 +161,13 @@ class Tally:
         else:
             self.unscored += 1
         return kind
+
+    def _count_test(self, record: Mapping[str, Any], correct: bool, permanent: bool) -> None:
+        assert self.tests is not None
+        entry = self.tests.setdefault((record.get("task"), record.get("sample")), [0, 0, 0])
+        entry[0] += 1
+        entry[1] += correct
+        entry[2] += permanent
 
     def _count_call(self, record: Mapping[str, Any]) -> None:
         if record.get("cache_hit") is True:
@@ -186,6 +209,15 @@ class Tally:
             elif name == "errors":
                 for kind, count in other.errors.items():
                     self.errors[kind] = self.errors.get(kind, 0) + count
+            elif name == "tests":
+                if other.tests is not None:
+                    mine = self.tests if self.tests is not None else {}
+                    for test, (n, correct, permanent) in other.tests.items():
+                        entry = mine.setdefault(test, [0, 0, 0])
+                        entry[0] += n
+                        entry[1] += correct
+                        entry[2] += permanent
+                    self.tests = mine
             else:
                 setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
@@ -201,11 +233,21 @@ class Tally:
         return self.transient_errors + self.permanent_errors + self.sample_errors
 
     def counts(self, exclude_permanent_errors: bool = False) -> Counts:
+        information = self._information(exclude_permanent_errors)
         if not exclude_permanent_errors:
             return Counts(self.n, self.valid, self.correct, self.truncated, self.correct_truncated,
-                          self.guess_sum)
+                          self.guess_sum, information)
         return Counts(self.n - self.permanent_errors, self.valid, self.correct, self.truncated,
-                      self.correct_truncated, self.guess_sum - self.permanent_guess_sum)
+                      self.correct_truncated, self.guess_sum - self.permanent_guess_sum, information)
+
+    def _information(self, exclude_permanent_errors: bool) -> float | None:
+        if not self.tests:
+            return None
+        from contour.intervals import clustered_size   # numpy and scipy: evaluation only
+
+        sizes = [n - permanent if exclude_permanent_errors else n for n, _, permanent in self.tests.values()]
+        correct = [c for (_, c, _), size in zip(self.tests.values(), sizes) if size > 0]
+        return clustered_size(correct, [size for size in sizes if size > 0])
 
     def as_dict(self) -> dict[str, Any]:
         """The live-stats form (stats.json): every counter, errors by type."""
