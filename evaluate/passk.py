@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from math import comb
 from typing import Any, Iterable, Sequence
 
+from contour.intervals import clopper_pearson
+
 Answer = tuple[bool, str | None]     # (is_correct, normalized answer or None when invalid)
 
 
@@ -77,13 +79,8 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[fl
     n = len(values)
     if n == 0:
         return None
-    from scipy.stats import beta     # scipy.stats costs a second at start-up: only when needed
-
     s = min(max(float(sum(values)), 0.0), float(n))
-    tail = (1 - confidence) / 2
-    low = 0.0 if s <= 0 else float(beta.ppf(tail, s, n - s + 1))
-    high = 1.0 if s >= n else float(beta.ppf(1 - tail, s + 1, n - s))
-    return low, high
+    return clopper_pearson(s, n, confidence)
 
 
 @dataclass
