@@ -1,7 +1,8 @@
 """Paired comparison of runs on the same tests.
 
 Seeded tests are identical across runs, so the records of two runs pair by
-their `key` ("<point>-<sample>"). A pair counts only when both records are in
+their `key` ("<point>-<sample>"). A run with several completions per test
+pairs on each test's first completion (completion 0) only. A pair counts only when both records are in
 n (scored, or a permanent request error counted as wrong unless excluded)
 and their tests are the same (equal `input` and `target`); a pair with
 different tests (another --seed, another task version) is counted as
@@ -94,8 +95,14 @@ class PairCollector:
         self.task_names: dict[str, int] = {}
         self.counted = {RecordClass.SCORED} if exclude_permanent_errors else \
             {RecordClass.SCORED, RecordClass.PERMANENT_ERROR}
+        self.later_completions = 0     # records left out: completions after a test's first
 
     def add(self, run: int, record: dict[str, Any]) -> None:
+        if record.get("completion") not in (0, None):
+            # A test's completions share its difficulty: paired as if independent they would
+            # make the interval and McNemar's test overconfident. Each test pairs once.
+            self.later_completions += 1
+            return
         if classify(record) not in self.counted:
             return
         verdict = record.get("is_correct")
@@ -128,6 +135,10 @@ def compare_runs(collector: PairCollector, labels: Sequence[str], alpha: float =
     rows: list[ComparisonRow] = []
     pairs: list[PairSummary] = []
     notes: list[str] = []
+    if collector.later_completions:
+        notes.append(f"tests with several completions are paired on their first completion only "
+                     f"({collector.later_completions} later completions left out): completions of "
+                     f"one test are not independent pairs")
     data = [collector.take_arrays(i) for i in range(len(labels))]
     for a, b in combinations(range(len(labels)), 2):
         keys_a, tests_a, right_a, tasks_a = data[a]

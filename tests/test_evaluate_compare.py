@@ -91,3 +91,21 @@ def test_run_without_verdicts_has_nothing_to_compare(tmp_path):
     assert comparison.rows == []
     assert comparison.pairs[0].paired == 0 and comparison.pairs[0].only_in_a == 3
     assert any("no scored tests in common" in note for note in comparison.notes)
+
+
+def test_runs_with_several_completions_pair_each_test_once(tmp_path):
+    def run(name, right):
+        recs = []
+        for sample in range(10):
+            for c in range(4):
+                r = make_record("000_arithmetic", "arithmetic", sample, correct=right(sample, c), model=name)
+                r["completion"], r["key"] = c, f"000_arithmetic-{sample}" + (f".{c}" if c else "")
+                recs.append(r)
+        return write_run(tmp_path / name, recs)
+
+    # A solves every test every time; B solves the even tests, but only on its first completion.
+    a, b = run("a", lambda s, c: True), run("b", lambda s, c: s % 2 == 0 and c == 0)
+    comparison = compare_folders([a, b], resamples=0)
+    task_row = comparison.rows[0]
+    assert (task_row.pairs, task_row.only_a, task_row.only_b) == (10, 5, 0)    # 10 tests, not 40 pairs
+    assert any("first completion" in note and "60 later completions" in note for note in comparison.notes)
