@@ -12,8 +12,11 @@ fitted by maximum binomial likelihood (scipy.optimize), with x rescaled to
 The 95% interval of m is a profile-likelihood interval: the m whose best
 fit (over b) is within χ²₁(0.95) · φ of the maximum, where φ = max(1, Pearson
 χ² / (J − 2)) widens it when the points scatter more than binomially (J axis
-values; a pooled axis mixes the other axes' difficulty). A bound that falls
-outside the tested values is shown as "<x_min" or ">x_max".
+values; a pooled axis mixes the other axes' difficulty). A run with several
+completions per test fits on effective counts (k_i, n_i scaled by n_eff / n,
+`contour.intervals.clustered_size`): its completions are not independent
+trials. A bound that falls outside the tested values is shown as "<x_min"
+or ">x_max".
 
 No number is given when it would mislead (checked in this order):
 - fewer than 3 axis values: a two-parameter curve through two points says nothing;
@@ -108,7 +111,7 @@ def _loglik(p: np.ndarray, k: np.ndarray, n: np.ndarray) -> float:
     return float(np.sum(k * np.log(p) + (n - k) * np.log1p(-p)))
 
 
-def fit_midpoint(x: Sequence[float], correct: Sequence[int], n: Sequence[int],
+def fit_midpoint(x: Sequence[float], correct: Sequence[float], n: Sequence[float],
                  guess: Sequence[float] | float = 0.0) -> MidpointFit:
     """Fit the model to one axis: values x, correct counts, totals and guess chances."""
     x_all = np.asarray(x, dtype=float)
@@ -263,14 +266,19 @@ def axis_fits(evaluation: "Evaluation") -> list[AxisFit]:
         for axis in evaluation.axes(task):
             tallies = evaluation.by_params(task, [axis])
             for run_index, run in enumerate(evaluation.runs):
-                points = [{"x": key[1], "n": t.n, "correct": t.correct, "guess": t.guess}
+                points = [{"x": key[1], "n": t.n, "correct": t.correct, "guess": t.guess,
+                           "worth": t.counts().effective_n / t.n}
                           for key, t in tallies.items() if key[0] == run_index and t.n > 0]
                 if not points:
                     continue
                 numeric = all(isinstance(p["x"], (int, float)) and not isinstance(p["x"], bool)
                               for p in points)
-                fit = (fit_midpoint([p["x"] for p in points], [p["correct"] for p in points],
-                                    [p["n"] for p in points], [p["guess"] or 0.0 for p in points])
+                # With several completions per test a record is worth less than one trial
+                # (contour.intervals.clustered_size): the likelihood gets the effective counts.
+                worth = [p.pop("worth") for p in points]
+                fit = (fit_midpoint([p["x"] for p in points], [p["correct"] * w for p, w in zip(points, worth)],
+                                    [p["n"] * w for p, w in zip(points, worth)],
+                                    [p["guess"] or 0.0 for p in points])
                        if numeric else MidpointFit("not numeric", values=len(points)))
                 points.sort(key=lambda p: (0, p["x"], "") if numeric else (1, 0, str(p["x"])))
                 fits.append(AxisFit(run.label, run_index, task, axis, fit, points))

@@ -134,3 +134,28 @@ def test_axis_fits_of_an_evaluation(tmp_path):
     row = fits["length"].row()
     assert row["midpoint"] == fits["length"].fit.midpoint and row["n"] == 7 * 3 * 60
     assert fits["depth"].row()["midpoint"] is None
+
+
+def test_completions_of_one_test_widen_the_midpoint_interval(tmp_path):
+    """The same records, read as 4 completions of 15 tests per point (a test's completions
+    agree) or as 60 independent tests: the first fit is less certain."""
+    rng = np.random.default_rng(4)
+    records = []
+    for index, length in enumerate((2, 4, 6, 8, 10, 12, 14)):
+        params = {"length": length}
+        point = point_id(index, "arithmetic", params)
+        p = float(curve(length, 8.0, 0.9, 0.0))
+        for test in range(15):
+            right = bool(rng.random() < p)
+            for c in range(4):
+                r = make_record(point, "arithmetic", test, params, correct=right)
+                r["completion"], r["key"] = c, f"{point}-{test}" + (f".{c}" if c else "")
+                records.append(r)
+    k = write_run(tmp_path / "k", records, {"seed": 1, "mode": {"online": True, "completions": 4}})
+    flat = [dict(r, sample=i, completion=0, key=f"{r['task']}-{i}") for i, r in enumerate(records)]
+    plain = write_run(tmp_path / "plain", flat)
+    (fit_k,) = [f.fit for f in axis_fits(evaluate([k], resamples=0))]
+    (fit_plain,) = [f.fit for f in axis_fits(evaluate([plain], resamples=0))]
+    assert fit_k.status == fit_plain.status == "ok"
+    assert fit_k.midpoint == pytest.approx(fit_plain.midpoint, abs=0.05)
+    assert fit_k.high - fit_k.low > 1.5 * (fit_plain.high - fit_plain.low)
