@@ -16,7 +16,7 @@ import importlib
 from contour.evaluate.aggregate import MetricOptions, Metrics, SummaryRow, Tally, metrics
 from contour.evaluate.compare import Comparison, ComparisonRow, PairSummary
 from contour.evaluate.evaluation import LEVELS, Evaluation, RunInfo, evaluate, summarise
-from contour.evaluate.load import DamagedLine, ResultFolder, open_result_folder, stream_records
+from contour.results.folders import DamagedLine, ResultFolder, open_result_folder, stream_records
 from contour.evaluate.score import RunScore, run_score
 from contour.evaluate.stats import (binomial_interval, clopper_pearson, excess, excess_interval, holm,
                                     mcnemar_exact, mean_of_proportions, paired_difference,

@@ -25,7 +25,7 @@ from contour.evaluate.aggregate import Aggregator, MetricOptions, SummaryRow, Ta
 from contour.evaluate.compare import Comparison, PairCollector, compare_runs
 from contour.evaluate.filters import group_value
 from contour.evaluate.selection import RecordSelector
-from contour.evaluate.load import DamagedLine, join_shards, open_result_folder, report_to_stderr
+from contour.results.folders import DamagedLine, join_shards, open_result_folder, report_to_stderr
 from contour.evaluate.passk import CompletionCollector, wants_completions
 from contour.evaluate.reasoning import ReasoningCollector
 from contour.evaluate.rounds import Design

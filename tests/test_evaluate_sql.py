@@ -180,7 +180,7 @@ def test_contour_sql_from_the_command_line(run):
 def test_superseded_lines_are_left_out_as_by_every_reader(tmp_path):
     """A resume appends a record's replacement and names the old line in
     records.superseded.jsonl; blank lines before it must not shift the count."""
-    from contour.evaluate.load import stream_records
+    from contour.results.folders import stream_records
     folder = write_run(tmp_path / "run", [])
     good = grid_run(seed=3, samples=2)[:6]
     failed = dict(good[1], error={"type": "timeout", "message": "late"}, is_correct=None)

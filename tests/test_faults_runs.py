@@ -260,7 +260,7 @@ def test_resume_appends_and_readers_skip_superseded_lines(tmp_path):
     assert len(records(folder)) == 16 + 5
     superseded = [json.loads(line) for line in (folder / "records.superseded.jsonl").read_text().splitlines()]
     assert [s["line"] for s in superseded] == [n for n, r in enumerate(records(folder), 1) if r["error"]]
-    from contour.evaluate.load import stream_records
+    from contour.results.folders import stream_records
 
     keys = [r["key"] for r in stream_records(folder)]
     assert len(keys) == len(set(keys)) == 16

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import click
 
 from contour.errors import ContourError
-from contour.evaluate.load import DamagedLine, ResultFolder, open_result_folder, stream_records
+from contour.results.folders import DamagedLine, ResultFolder, open_result_folder, stream_records
 from contour.results.schema import MANIFEST_FILE, RECORDS_FILE, STATS_FILE
 from contour.results.shards import DisjointPoints, ShardGroup, group_runs
 from contour.results.writer import command_line, write_json_atomic

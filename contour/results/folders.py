@@ -1,4 +1,6 @@
-"""Streaming result folders: one record at a time, never the whole file.
+"""Result folders (a run's records, manifest and stats, or its shards as one run),
+streamed one record at a time, never the whole file. Evaluation and merge read
+through here.
 
 Records are read by `contour.results.reader`, the one reader resume and the
 live stats use too. Evaluation's policy for a damaged line (a crash
