@@ -53,6 +53,9 @@ def _run_options(f):
         click.option("--max-time", type=click.FloatRange(min=0, min_open=True), default=None,
                      help="Cap in seconds on one attempt's total time, even while tokens stream "
                           "(default: none); running past it is an error, not retried"),
+        click.option("--transport", type=click.Choice(["aiohttp", "requests"]), default=None,
+                     help="HTTP library for --engine http: aiohttp (default: one event loop, "
+                          "the least CPU per request) or requests (one thread per request)"),
         click.option("--stream/--no-stream", default=True, show_default=True,
                      help="Stream completions (SSE); --no-stream for servers that reject it"),
         click.option("--retries", type=click.IntRange(0), default=5, show_default=True,

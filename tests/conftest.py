@@ -43,6 +43,16 @@ def run_contour(*args: str, cwd: Path | None = None, timeout: float = 300) -> su
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.fixture(params=["aiohttp", "requests"])
+def each_transport(request, monkeypatch) -> str:
+    """Runs a test once per HTTP wire (`--transport`), by switching the default
+    of every client the test makes in this process."""
+    from contour.run import wire
+
+    monkeypatch.setattr(wire, "DEFAULT_TRANSPORT", request.param)
+    return request.param
+
+
 @pytest.fixture
 def quick_config() -> Path:
     return REPO / "configs" / "quick.yaml"

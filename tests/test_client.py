@@ -15,6 +15,9 @@ from tests.faultserver import (DEFAULT_CONTENT, Fault, FaultServer, bad_request,
 
 SECRET = "sk-test-0123456789abcdef"
 
+# Every test here runs over both wires (aiohttp and requests).
+pytestmark = pytest.mark.usefixtures("each_transport")
+
 
 def body(content: str = "What is 6 x 7?", **params) -> dict:
     return {"model": "test-model", "messages": [{"role": "user", "content": content}],
@@ -322,10 +325,20 @@ def test_vllm_error_shape_helper():
 
 
 def test_unserialisable_body_is_the_callers_bug():
-    import requests
-
     with FaultServer() as server:
         client, _ = make_client(server)
-        with pytest.raises(requests.exceptions.InvalidJSONError):
+        with pytest.raises(ValueError):
             client.complete(body(temperature=float("nan")))
+        with pytest.raises(TypeError):
+            client.complete(body(stop={"a set"}))
     assert server.hits == 0
+
+
+def test_the_transport_is_chosen_by_name(each_transport):
+    with FaultServer() as server:
+        client = ChatClient(server.apibase)
+        assert client.transport == each_transport and each_transport in repr(client)
+        assert client.complete(body()).ok
+        client.close()
+    with pytest.raises(ContourError, match="--transport 'curl'"):
+        ChatClient("http://127.0.0.1:1", transport="curl")

@@ -45,6 +45,7 @@ def test_one_endpoint_is_a_plain_client_several_a_pool():
     assert several.apibases == ["http://127.0.0.1:9/v1", "http://127.0.0.1:10/v1"]
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_least_in_flight_spreads_concurrent_requests_evenly():
     slow = fs.Fault(delay=0.3)
     with fs.FaultServer(default=slow) as a, fs.FaultServer(default=slow) as b:
@@ -63,6 +64,7 @@ def test_least_in_flight_spreads_concurrent_requests_evenly():
         assert counts[a.apibase]["answered"] == counts[b.apibase]["answered"] == 4
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_failing_endpoint_is_drained_and_its_requests_go_elsewhere_at_once():
     with fs.FaultServer(default=fs.server_error()) as bad, fs.FaultServer() as good:
         endpoints, sleeps = pool(bad, good, drain_after=3, probe_interval_s=3600)
@@ -75,6 +77,7 @@ def test_failing_endpoint_is_drained_and_its_requests_go_elsewhere_at_once():
         assert counts["failed"] == {"server_error": 3} and counts["requests"] == 3
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_drained_endpoint_is_probed_and_comes_back():
     with fs.FaultServer([fs.server_error()] * 3) as flaky, fs.FaultServer() as good:
         endpoints, _ = pool(flaky, good, drain_after=3, probe_interval_s=0.2)
@@ -94,6 +97,7 @@ def test_drained_endpoint_is_probed_and_comes_back():
         assert flaky.hits > hits
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_dead_endpoint_costs_no_request_its_budget():
     with fs.FaultServer() as good:
         dead = fs.FaultServer().start()
@@ -106,6 +110,7 @@ def test_dead_endpoint_costs_no_request_its_budget():
         assert results[0].attempts == 2 and good.hits == 5
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_everything_down_ends_like_one_server_down():
     with fs.FaultServer(default=fs.server_error()) as a, fs.FaultServer(default=fs.server_error()) as b:
         endpoints, sleeps = pool(a, b, retries=3, drain_after=2, probe_interval_s=3600)
@@ -116,6 +121,7 @@ def test_everything_down_ends_like_one_server_down():
         assert sleeps, "with nowhere else to go, retries back off"
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_request_errors_do_not_drain_and_are_not_retried():
     with fs.FaultServer(default=fs.bad_request()) as a, fs.FaultServer(default=fs.bad_request()) as b:
         endpoints, _ = pool(a, b, drain_after=1)
@@ -125,6 +131,7 @@ def test_request_errors_do_not_drain_and_are_not_retried():
         assert all(s["state"] == "up" for s in endpoints.stats().values())
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_an_endpoint_not_serving_the_model_is_named():
     with fs.FaultServer() as a, fs.FaultServer(models=["other"]) as b:
         endpoints = EndpointPool([ChatClient(a.apibase), ChatClient(b.apibase)])

@@ -25,6 +25,7 @@ def test_mask_argv():
                                "--apibase=http://***@h", "--apikey=***", "--model", "--apikey"]
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_client_messages_never_show_the_url_credential():
     secret = "pw-0123456789"
     with FaultServer(default=reset()) as server:

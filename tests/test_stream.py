@@ -134,6 +134,7 @@ def test_streaming_body_leaves_the_keyed_body_alone():
 
 # -- against the fault server -------------------------------------------------------
 
+@pytest.mark.usefixtures("each_transport")
 def test_streamed_and_plain_replies_are_the_same_dict():
     with FaultServer() as server:
         streamed = client_for(server).complete(body(n=2, temperature=0.5))
@@ -147,6 +148,7 @@ def test_streamed_and_plain_replies_are_the_same_dict():
     assert streamed.timings.ttft_s is not None and plain.timings == sse.NO_TIMINGS
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_a_generation_longer_than_the_timeout_completes_while_tokens_flow():
     # 12 pieces 0.15 s apart: about 1.8 s in all, never more than 0.15 s of silence.
     content = " ".join(f"w{i}" for i in range(12))
@@ -159,12 +161,14 @@ def test_a_generation_longer_than_the_timeout_completes_while_tokens_flow():
     assert done.timings.decode_tokens_per_s > 0
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_the_same_slow_generation_times_out_without_streaming():
     with FaultServer([Fault(delay=1.5, stream=False)]) as server:
         done = client_for(server, timeout=0.6, retries=0, stream=False).complete(body())
     assert done.error["type"] == TIMEOUT
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_a_stream_that_falls_silent_is_abandoned_after_the_timeout_and_retried():
     with FaultServer([stalls(after_chunks=2)]) as server:
         started = time.monotonic()
@@ -175,6 +179,7 @@ def test_a_stream_that_falls_silent_is_abandoned_after_the_timeout_and_retried()
     assert done.response["choices"][0]["message"]["content"] == DEFAULT_CONTENT
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_silence_on_every_attempt_is_a_timeout_error():
     with FaultServer(default=stalls(after_chunks=1)) as server:
         done = client_for(server, timeout=0.3, retries=1).complete(body())
@@ -182,12 +187,14 @@ def test_silence_on_every_attempt_is_a_timeout_error():
     assert "silent" in done.error["message"] and "--timeout" in done.error["message"]
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_a_stream_cut_mid_body_is_a_connection_error_and_retried():
     with FaultServer([Fault(cut_after=1)]) as server:
         done = client_for(server).complete(body())
     assert done.ok and done.attempts == 2
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_max_time_caps_a_streaming_attempt_and_is_not_retried():
     content = " ".join(f"w{i}" for i in range(30))
     with FaultServer(default=streaming(content, token_delay=0.1)) as server:
@@ -196,6 +203,7 @@ def test_max_time_caps_a_streaming_attempt_and_is_not_retried():
     assert MAX_TIME not in TRANSIENT_ERRORS and "--max-time" in done.error["message"]
 
 
+@pytest.mark.usefixtures("each_transport")
 @pytest.mark.parametrize("code, kind, attempts", [(500, SERVER_ERROR, 3), (400, CLIENT_ERROR, 1)])
 def test_an_error_event_inside_the_stream(code, kind, attempts):
     error = {"message": "went wrong", "type": "X", "param": None, "code": code}
@@ -205,6 +213,7 @@ def test_an_error_event_inside_the_stream(code, kind, attempts):
     assert "went wrong" in done.error["message"]
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_a_server_without_streaming_answers_plain_json():
     with FaultServer(default=no_streaming("Final Answer: 7")) as server:
         done = client_for(server).complete(body())
@@ -213,6 +222,7 @@ def test_a_server_without_streaming_answers_plain_json():
     assert server.last_body["stream"] is True
 
 
+@pytest.mark.usefixtures("each_transport")
 @pytest.mark.parametrize("field", ["reasoning", "reasoning_content"])
 def test_streamed_reasoning_reaches_the_message(field):
     with FaultServer(default=streaming("Final Answer: 3", reasoning="one plus two"),
@@ -222,6 +232,7 @@ def test_streamed_reasoning_reaches_the_message(field):
     assert message[field] == "one plus two" and message["content"] == "Final Answer: 3"
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_streamed_n_choices_with_their_own_contents_come_apart_by_index():
     texts = ["Final Answer: 1", "so the answer is Final Answer: 22", "Final Answer: 333 end"]
     with FaultServer(default=streaming(texts, reasoning="think hard")) as server:
@@ -253,12 +264,14 @@ def _one_point_config(tmp_path, count: int = 2):
     return config
 
 
-def test_runner_records_ttft_and_retries_a_stalled_stream(tmp_path):
+@pytest.mark.parametrize("transport", ["aiohttp", "requests"])
+def test_runner_records_ttft_and_retries_a_stalled_stream(tmp_path, transport):
     from tests.runhelp import records, run_online
 
     with FaultServer([stalls(after_chunks=1)]) as server:
         proc = run_online(server.apibase, "test-model", tmp_path, "--threads", "1", "--parallel", "1",
-                          "--timeout", "0.5", config=_one_point_config(tmp_path))
+                          "--timeout", "0.5", "--transport", transport,
+                          config=_one_point_config(tmp_path))
         assert proc.returncode == 0, proc.stderr
     recs = records(tmp_path / "run")
     assert len(recs) == 2 and all(r["error"] is None for r in recs)

@@ -33,7 +33,7 @@ error `{"type", "message", "status"}` whose type is one of this closed set:
 most `max_retries` extra attempts, with exponential backoff and full jitter
 between them; a Retry-After header replaces the draw (capped at backoff_max).
 Streaming (the default, `contour.run.stream`): the request timeout is the
-longest silence between two chunks (requests' read timeout), so a long
+longest silence between two chunks (the wire's read timeout), so a long
 generation that keeps producing tokens never times out, while a server that
 stops sending is abandoned after `timeout` seconds of silence and retried;
 `max_time`, if set, caps one attempt's total time, and running past it is
@@ -57,17 +57,15 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Callable
 from urllib.parse import urlsplit
-
-import requests
-from requests.adapters import HTTPAdapter
 
 from contour.errors import ContourError
 from contour.run.reasoning import server_reasoning
 from contour.masking import mask_url, redact, url_userinfo
 from contour.run import stream as sse
+from contour.run import wire as wires
+from contour.run.wire import TRANSPORTS, Reply, Wire, classify_status, open_wire
 
 # The error types and which of them are transient live beside the record
 # schema: resume and the tallies need them without importing this client.
@@ -163,15 +161,6 @@ class Completion:
         return self.response is not None
 
 
-def classify_status(status: int) -> str:
-    """The error type of a non-2xx HTTP status."""
-    if status == 429:
-        return RATE_LIMITED
-    if status >= 500 or status == 408:
-        return SERVER_ERROR
-    return CLIENT_ERROR
-
-
 def server_error_message(text: str) -> str:
     """The server's own explanation, from vLLM's shape or any other."""
     try:
@@ -216,32 +205,6 @@ def check_chat_response(data: Any) -> tuple[str, str] | None:
     return None
 
 
-def _pooled_session(pool_size: int) -> requests.Session:
-    session = requests.Session()
-    # Retries are ours (they know about 429 and Retry-After), not urllib3's.
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    # No cookie is ever stored, so concurrent responses never write shared state.
-    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    return session
-
-
-def _transport_reason(exc: BaseException) -> str:
-    """The innermost OS-level reason of a requests/urllib3 exception chain."""
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        e = stack.pop()
-        if not isinstance(e, BaseException) or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, OSError) and e.strerror and not isinstance(e, requests.RequestException):
-            return e.strerror
-        stack.extend([e.__cause__, e.__context__, getattr(e, "reason", None), *e.args])
-    return str(exc)
-
-
 @dataclass
 class _Attempt:
     response: dict[str, Any] | None = None
@@ -253,19 +216,17 @@ class _Attempt:
 class ChatClient:
     """Sends chat completion requests to one OpenAI-compatible server.
 
-    One instance is shared by all the runner's threads. They share one
-    requests.Session, which is safe here because nothing mutates it after
-    construction: the adapter is mounted once, headers go with each request,
-    and cookies are refused (requests' own thread-safety caveats, psf/requests
-    #2766 and #1871, are about mutating a session or talking to many hosts).
-    Its urllib3 pool keeps up to `pool_size` keep-alive connections; size it
-    to the number of requests in flight (threads x parallel), else surplus
-    connections are opened and dropped, which costs only speed.
+    One instance is shared by all the runner's threads. The HTTP library
+    behind it is a wire (`contour.run.wire`: aiohttp, the default, or
+    requests, `transport`); it keeps up to `pool_size` keep-alive
+    connections: size it to the number of requests in flight (threads x
+    parallel), else surplus connections are opened and dropped, which costs
+    only speed.
     """
 
     def __init__(self, apibase: str, api_key: str | None = None, timeout: float = 600.0,
-                 retry: RetryPolicy = RetryPolicy(), session: requests.Session | None = None,
-                 *, pool_size: int = 16, sleep: Callable[[float], None] = time.sleep,
+                 retry: RetryPolicy = RetryPolicy(), *, transport: str | None = None,
+                 pool_size: int = 16, sleep: Callable[[float], None] = time.sleep,
                  rng: random.Random | None = None, stream: bool = True,
                  max_time: float | None = None) -> None:
         if timeout <= 0:
@@ -284,17 +245,18 @@ class ChatClient:
         self._headers = {"Content-Type": "application/json"}
         if self._api_key:
             self._headers["Authorization"] = f"Bearer {self._api_key}"
-        self._session = session or _pooled_session(pool_size)
-        self._owns_session = session is None
+        self.transport = transport or wires.DEFAULT_TRANSPORT
+        self._wire: Wire = open_wire(self.transport, pool_size)
+        self._completions_url = f"{self.apibase}/chat/completions"
         self._sleep = sleep
         self._rng = rng or random.Random()
 
     def __repr__(self) -> str:
-        return f"ChatClient({mask_url(self.apibase)!r}, timeout={self.timeout}, stream={self.stream})"
+        return (f"ChatClient({mask_url(self.apibase)!r}, timeout={self.timeout}, "
+                f"stream={self.stream}, transport={self.transport!r})")
 
     def close(self) -> None:
-        if self._owns_session:
-            self._session.close()
+        self._wire.close()
 
     def __enter__(self) -> ChatClient:
         return self
@@ -319,22 +281,21 @@ class ChatClient:
         """The entries of GET /v1/models; ContourError if this is not a usable server."""
         url = f"{self.apibase}/models"
         timeout = min(self.timeout, _MODELS_TIMEOUT_S)
-        try:
-            resp = self._session.get(url, headers=self._headers, timeout=timeout)
-        except requests.Timeout:
-            raise ContourError(self._redact(f"--apibase {url}: no answer within {timeout:g} s")) from None
-        except requests.RequestException as exc:
+        reply = self._wire.get(url, self._headers, timeout)
+        if reply.unreachable == TIMEOUT:
+            raise ContourError(self._redact(f"--apibase {url}: no answer within {timeout:g} s"))
+        if reply.unreachable is not None:
             raise ContourError(self._redact(
-                f"--apibase {url}: cannot reach the server ({_transport_reason(exc)})")) from None
-        if resp.status_code in (401, 403):
+                f"--apibase {url}: cannot reach the server ({reply.reason})"))
+        if reply.status in (401, 403):
             raise ContourError(self._redact(
-                f"--apibase {url}: the server refused the API key (HTTP {resp.status_code}: "
-                f"{server_error_message(resp.text)})"))
-        if resp.status_code != 200:
+                f"--apibase {url}: the server refused the API key (HTTP {reply.status}: "
+                f"{server_error_message(reply.text)})"))
+        if reply.status != 200:
             raise ContourError(self._redact(f"--apibase {url}: not an OpenAI-compatible API "
-                                            f"(HTTP {resp.status_code})"))
+                                            f"(HTTP {reply.status})"))
         try:
-            data = resp.json()
+            data = json.loads(reply.text)
         except ValueError:
             data = None
         models = data.get("data") if isinstance(data, dict) else None
@@ -369,7 +330,7 @@ class ChatClient:
         """POST one chat completion, retrying transient failures; never raises for them.
 
         A body that cannot be serialised to JSON (NaN, a set) is the caller's
-        bug, not the server's weather: requests' InvalidJSONError propagates.
+        bug, not the server's weather: the ValueError or TypeError propagates.
         """
         start = time.monotonic()
         attempts = 0
@@ -383,64 +344,34 @@ class ChatClient:
             self._sleep(self.retry.delay(attempts - 1, self._rng.random(), outcome.retry_after))
 
     def _attempt(self, body: dict[str, Any]) -> _Attempt:
-        url = f"{self.apibase}/chat/completions"
+        url = self._completions_url
         if self.stream:
             payload, timeout = sse.streaming_body(body), self.timeout
         else:
             payload = body
             timeout = self.timeout if self.max_time is None else min(self.timeout, self.max_time)
-        sent_at = time.monotonic()
-        try:
-            resp = self._session.post(url, json=payload, headers=self._headers, timeout=timeout,
-                                      stream=self.stream)
-        except requests.exceptions.InvalidJSONError:
-            raise
-        except requests.Timeout:
-            return self._failure(TIMEOUT, f"no answer from {url} within {timeout:g} s", None)
-        except requests.RequestException as exc:
-            return self._failure(CONNECTION, f"{url}: {_transport_reason(exc)}", None)
+        # The bytes requests' json= would send (NaN refused), for either wire.
+        data = json.dumps(payload, allow_nan=False).encode("utf-8")
+        return self._judge(url, timeout, self._wire.post(
+            url, data, self._headers, timeout=timeout, stream=self.stream, max_time=self.max_time))
 
-        status = resp.status_code
+    def _judge(self, url: str, timeout: float, reply: Reply) -> _Attempt:
+        if reply.unreachable == TIMEOUT:
+            return self._failure(TIMEOUT, f"no answer from {url} within {timeout:g} s", None)
+        if reply.unreachable is not None:
+            return self._failure(CONNECTION, f"{url}: {reply.reason}", None)
+        if reply.failure is not None:
+            return self._failure(*reply.failure, reply.status)
+        status = reply.status
+        assert status is not None
         if not 200 <= status < 300:
-            retry_after = None
-            if status in (429, 503):
-                retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-            try:
-                text = resp.text
-            except requests.RequestException as exc:
-                text = f"(body lost: {_transport_reason(exc)})"
-            message = f"HTTP {status}: {server_error_message(text)}"
+            retry_after = parse_retry_after(reply.retry_after) if status in (429, 503) else None
+            message = f"HTTP {status}: {server_error_message(reply.text)}"
             return self._failure(classify_status(status), message, status, retry_after)
-        timings = sse.NO_TIMINGS
-        if self.stream and resp.headers.get("Content-Type", "").startswith(sse.EVENT_STREAM):
-            try:
-                data, timings = sse.read_event_stream(resp, sent_at, self.max_time)
-            except sse.StreamStalled:
-                return self._failure(TIMEOUT, f"{url}: the stream fell silent for "
-                                     f"{self.timeout:g} s (--timeout)", status)
-            except sse.StreamCut as exc:
-                return self._failure(CONNECTION, f"{url}: the stream broke off ({exc})", status)
-            except sse.StreamTooLong as exc:
-                return self._failure(MAX_TIME, str(exc), status)
-            except sse.StreamMalformed as exc:
-                return self._failure(MALFORMED_RESPONSE, str(exc), status)
-            except sse.StreamErrorEvent as exc:
-                code = exc.status if exc.status and exc.status >= 400 else 500
-                return self._failure(classify_status(code), f"error in the stream: {exc.message}",
-                                     exc.status)
-        else:
-            # Not an event stream (streaming off, or a server that ignores `stream`).
-            try:
-                data = json.loads(resp.content)     # bytes: json detects the UTF encoding
-            except ValueError:
-                return self._failure(MALFORMED_RESPONSE, "the response body is not valid JSON", status)
-            except requests.RequestException as exc:
-                # With stream=True the body is read only now, so a lost connection surfaces here.
-                return self._failure(CONNECTION, f"{url}: {_transport_reason(exc)}", status)
-        problem = check_chat_response(data)
+        problem = check_chat_response(reply.data)
         if problem is not None:
             return self._failure(problem[0], problem[1], status)
-        return _Attempt(response=data, timings=timings)
+        return _Attempt(response=reply.data, timings=reply.timings)
 
     def _failure(self, kind: str, message: str, status: int | None,
                  retry_after: float | None = None) -> _Attempt:

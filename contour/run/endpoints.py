@@ -263,7 +263,8 @@ class EndpointPool:
 
 def open_endpoints(apibases: Sequence[str], api_key: str | None, timeout: float,
                    retry: RetryPolicy, pool_size: int, stream: bool = True,
-                   max_time: float | None = None) -> ChatClient | EndpointPool:
+                   max_time: float | None = None,
+                   transport: str | None = None) -> ChatClient | EndpointPool:
     """One ChatClient for one endpoint (unchanged behaviour), a pool for several.
 
     The pool's clients make one attempt each: retries are the pool's, so a
@@ -271,7 +272,9 @@ def open_endpoints(apibases: Sequence[str], api_key: str | None, timeout: float,
     """
     if len(apibases) == 1:
         return ChatClient(apibases[0], api_key=api_key, timeout=timeout, retry=retry,
-                          pool_size=pool_size, stream=stream, max_time=max_time)
+                          pool_size=pool_size, stream=stream, max_time=max_time,
+                          transport=transport)
     clients = [ChatClient(base, api_key=api_key, timeout=timeout, retry=RetryPolicy(max_retries=0),
-                          pool_size=pool_size, stream=stream, max_time=max_time) for base in apibases]
+                          pool_size=pool_size, stream=stream, max_time=max_time,
+                          transport=transport) for base in apibases]
     return EndpointPool(clients, retry)

@@ -92,6 +92,7 @@ class OnlineOptions:
     engine: str = "http"        # or "vllm": the model runs in this process
     engine_args: dict[str, Any] | None = None   # keyword arguments for vllm.LLM
     shard: Shard | None = None  # this process's share of the points
+    transport: str | None = None    # HTTP library: "aiohttp" or "requests" (None: the default)
 
 
 def online_mode(options: OnlineOptions) -> dict[str, Any]:
@@ -111,15 +112,19 @@ def connect(settings: OnlineSettings, options: OnlineOptions) -> tuple[Transport
                             timeout=options.timeout, retries=options.retries,
                             pool_size=options.threads * options.parallel,
                             engine_args=options.engine_args, stream=options.stream,
-                            max_time=options.max_time)
-    client.check_model(settings.model)
-    sampler = settings.sampler
-    if sampler.params.get("max_tokens") == "model":
-        length = client.max_model_len(settings.model)
-        if not length:
-            raise ContourError(f"sampler {sampler.path}: max_tokens is \"model\" but the "
-                               f"server does not report a context length for '{settings.model}'")
-        settings = settings.with_sampler(sampler.with_max_tokens(length))
+                            max_time=options.max_time, transport=options.transport)
+    try:
+        client.check_model(settings.model)
+        sampler = settings.sampler
+        if sampler.params.get("max_tokens") == "model":
+            length = client.max_model_len(settings.model)
+            if not length:
+                raise ContourError(f"sampler {sampler.path}: max_tokens is \"model\" but the "
+                                   f"server does not report a context length for '{settings.model}'")
+            settings = settings.with_sampler(sampler.with_max_tokens(length))
+    except BaseException:
+        client.close()
+        raise
     return client, settings
 
 
@@ -465,6 +470,17 @@ def run_online(settings: OnlineSettings, points: list[Point], options: OnlineOpt
         return _already_complete(found[0], options)
     # Before creating anything: a bad server, model or cache writes nothing.
     client, settings = connect(settings, options)
+    try:
+        return _run_connected(settings, points, options, client, fingerprint, mode, results_dir,
+                              output)
+    finally:
+        # Also ends requests still in flight after a stop (their threads then return).
+        client.close()
+
+
+def _run_connected(settings: OnlineSettings, points: list[Point], options: OnlineOptions,
+                   client: Transport, fingerprint: str, mode: dict[str, Any], results_dir: Path,
+                   output: Path | None) -> Path:
     cache = open_cache(options)
     where = describe(client)     # engine and API base(s), credentials masked
     if options.shard is not None:

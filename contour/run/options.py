@@ -50,6 +50,7 @@ class RunOptions:
     engine: str = "http"                 # "vllm": vllm.LLM in this process, no --apibase
     engine_args: tuple[str, ...] = ()    # --engine-arg KEY=VALUE for vllm.LLM
     shard: str | None = None             # "i/n": this process's share of the points
+    transport: str | None = None         # "aiohttp" or "requests" (None: the default, aiohttp)
 
 
 def prepare(opts: RunOptions) -> tuple[RunSettings, list[Point]]:
@@ -131,5 +132,6 @@ def run(opts: RunOptions) -> Path:
         max_time=opts.max_time, stream=opts.stream, retries=opts.retries,
         cache=Path(opts.cache), shuffle=opts.shuffle, quiet=opts.quiet,
         completions=opts.completions, fail_fast=opts.fail_fast, heartbeat=opts.heartbeat,
-        engine=opts.engine, engine_args=parse_engine_args(opts.engine_args), shard=shard)
+        engine=opts.engine, engine_args=parse_engine_args(opts.engine_args), shard=shard,
+        transport=opts.transport)
     return run_online(online_settings, points, online, opts.results_dir, opts.output)

@@ -32,8 +32,9 @@ assembled message keeps whichever key(s) the deltas used.
 `ChunkAssembler` turns the chunks into the same dict a non-streamed reply
 is (``choices[i].message.content``, ``finish_reason``, ``stop_reason``,
 ``usage``...), so everything downstream (validation, the cache, scoring)
-cannot tell the two apart. It and `SseDecoder` are pure; `read_event_stream`
-is the thin I/O edge over a requests response.
+cannot tell the two apart. It, `SseDecoder` and `StreamReader` are pure;
+`read_event_stream` is the thin I/O edge over a requests response, and
+`contour.run.aiowire` the one over an aiohttp response.
 """
 
 from __future__ import annotations
@@ -57,23 +58,27 @@ def streaming_body(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, **STREAM_FIELDS}
 
 
-class StreamStalled(Exception):
+class StreamProblem(Exception):
+    """Why a streamed 2xx reply could not be read into a completion."""
+
+
+class StreamStalled(StreamProblem):
     """No data arrived for longer than the idle timeout."""
 
 
-class StreamCut(Exception):
+class StreamCut(StreamProblem):
     """The stream ended or broke before every choice finished."""
 
 
-class StreamTooLong(Exception):
+class StreamTooLong(StreamProblem):
     """The attempt was still streaming when --max-time ran out."""
 
 
-class StreamMalformed(Exception):
+class StreamMalformed(StreamProblem):
     """An event was not a JSON object."""
 
 
-class StreamErrorEvent(Exception):
+class StreamErrorEvent(StreamProblem):
     """The server reported an error inside the stream (after its 200 status)."""
 
     def __init__(self, status: int | None, message: str):
@@ -289,6 +294,58 @@ def _finish(assembler: ChunkAssembler) -> dict[str, Any]:
     return assembler.response()
 
 
+class StreamReader:
+    """The pure core of reading one streamed reply: raw bytes in, each with
+    the time it arrived; the assembled reply and its timings out. Both
+    transports (`read_event_stream` here, `contour.run.aiowire`) drive it, so
+    they cannot differ in what they accept or how they time it."""
+
+    def __init__(self, sent_at: float, max_time: float | None = None) -> None:
+        self.sent_at = sent_at
+        self.max_time = max_time
+        self._deadline = None if max_time is None else sent_at + max_time
+        self._decoder = SseDecoder()
+        self._assembler = ChunkAssembler()
+        self._first: float | None = None
+        self._last: float | None = None
+
+    @property
+    def done(self) -> bool:
+        """The end marker arrived (what follows is only read to free the connection)."""
+        return self._assembler.done
+
+    def feed(self, raw: bytes, now: float) -> None:
+        """Take bytes that arrived at `now`; StreamTooLong past --max-time."""
+        assembler = self._assembler
+        if assembler.done:
+            return
+        for data in self._decoder.feed(raw):
+            if _is_done(data):
+                assembler.done = True
+                break
+            if assembler.add(_parse(data)):
+                self._last = now
+                if self._first is None:
+                    self._first = now
+        if self._deadline is not None and now > self._deadline and not assembler.done:
+            raise StreamTooLong(f"still streaming after --max-time {self.max_time:g} s")
+
+    def finish(self, now: float) -> tuple[dict[str, Any], StreamTimings]:
+        """At the end of the body: the reply and its timings (StreamCut if unfinished)."""
+        assembler = self._assembler
+        if not assembler.done:
+            for data in self._decoder.close():
+                if _fold(assembler, data):
+                    break
+        response = _finish(assembler)
+        first, last = self._first, self._last
+        if first is None:
+            first = last = now      # nothing generated (e.g. EOS at once): ttft = the end
+        timings = StreamTimings(first - self.sent_at,
+                                decode_tokens_per_s(assembler.usage, len(assembler.choices), first, last))
+        return response, timings
+
+
 def read_event_stream(resp: requests.Response, sent_at: float,
                       max_time: float | None = None,
                       clock=time.monotonic) -> tuple[dict[str, Any], StreamTimings]:
@@ -298,46 +355,24 @@ def read_event_stream(resp: requests.Response, sent_at: float,
     (connection lost or stream ended early), StreamTooLong (--max-time),
     StreamMalformed or StreamErrorEvent.
     """
-    decoder = SseDecoder()
-    assembler = ChunkAssembler()
-    first = last = None
-    deadline = None if max_time is None else sent_at + max_time
+    reader = StreamReader(sent_at, max_time)
     try:
         for raw in resp.iter_content(chunk_size=None):
-            if assembler.done:
-                continue    # read to the end, so the connection goes back to the pool
-            now = clock()
-            for data in decoder.feed(raw):
-                if _is_done(data):
-                    assembler.done = True
-                    break
-                if assembler.add(_parse(data)):
-                    last = now
-                    if first is None:
-                        first = now
-            if deadline is not None and now > deadline and not assembler.done:
-                raise StreamTooLong(f"still streaming after --max-time {max_time:g} s")
-        if not assembler.done:
-            for data in decoder.close():
-                if _fold(assembler, data):
-                    break
+            # After the end marker the rest is read only so the connection goes back to the pool.
+            if not reader.done:
+                reader.feed(raw, clock())
     except requests.exceptions.ConnectionError as exc:
-        if not assembler.done:
+        if not reader.done:
             # requests wraps urllib3's read timeout in a ConnectionError while streaming.
             if any(isinstance(a, ReadTimeoutError) for a in exc.args):
                 raise StreamStalled() from None
             raise StreamCut(_reason(exc)) from None
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-        if not assembler.done:
+        if not reader.done:
             raise StreamCut(_reason(exc)) from None
     finally:
         resp.close()
-    response = _finish(assembler)
-    if first is None:
-        first = last = clock()      # nothing generated (e.g. EOS at once): ttft = the end
-    timings = StreamTimings(first - sent_at,
-                            decode_tokens_per_s(assembler.usage, len(assembler.choices), first, last))
-    return response, timings
+    return reader.finish(clock())
 
 
 def _reason(exc: BaseException) -> str:

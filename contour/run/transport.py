@@ -32,12 +32,15 @@ class BatchTransport(Transport, Protocol):
 def open_transport(engine: str, apibase: str | None, model: str, *, api_key: str | None,
                    timeout: float, retries: int, pool_size: int,
                    engine_args: dict[str, Any] | None = None, stream: bool = True,
-                   max_time: float | None = None) -> Transport:
+                   max_time: float | None = None, transport: str | None = None) -> Transport:
     """The transport for `--engine` (and `--apibase` for http); nothing is checked yet."""
     if engine == "vllm":
         if apibase:
             raise ContourError("--apibase is not used with --engine vllm (the model runs in "
                                "this process); drop one of them")
+        if transport:
+            raise ContourError("--transport applies only to --engine http (with --engine vllm "
+                               "nothing goes over HTTP)")
         from contour.run.inprocess import InProcessVLLM
 
         return InProcessVLLM.load(model, engine_args)
@@ -48,7 +51,8 @@ def open_transport(engine: str, apibase: str | None, model: str, *, api_key: str
     from contour.run.endpoints import open_endpoints, parse_apibases
 
     return open_endpoints(parse_apibases(apibase), api_key, timeout,
-                          RetryPolicy(max_retries=retries), pool_size, stream=stream, max_time=max_time)
+                          RetryPolicy(max_retries=retries), pool_size, stream=stream, max_time=max_time,
+                          transport=transport)
 
 
 def describe(transport: Any) -> dict[str, Any]:
