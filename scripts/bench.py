@@ -17,7 +17,8 @@ runner:     requests/s and CPU per request of the full online engine
             answers after 0 and 50 ms, at C = threads x parallel = 1, 16, 64,
             256; then a fully cached rerun of 100,000 tests (0 requests sent).
             Options: runner --requests N --delays 0,50 --concurrency 1,16,64,256
-            --cached N --no-stream (also Contour with --no-stream).
+            --cached N --no-stream (also Contour with --no-stream)
+            --requests-transport (also Contour with --transport requests).
 evaluate:   records/s and peak memory of evaluation at 100k and 1M records.
 passk:      simulated coverage of the 95% intervals of pass@1, pass@2, pass@k,
             maj@k and agreement (contour.evaluate.passk_coverage) over n tests
@@ -140,15 +141,22 @@ def _contour_client(apibase: str, concurrency: int, requests: int, extra: list[s
     import json
 
     from contour.run.options import RunOptions, run
+    # Imported before the clock starts, as the other clients' libraries are.
+    import contour.run.engine  # noqa: F401
+    import contour.run.endpoints  # noqa: F401
+    if not any(e == "--transport=requests" for e in extra):
+        import contour.run.aiowire  # noqa: F401
 
     threads, parallel = SHAPES[concurrency]
     with tempfile.TemporaryDirectory() as tmp:
         config, _ = _bench_config(Path(tmp), requests)
         cache = Path(os.environ.get("CONTOUR_BENCH_CACHE") or Path(tmp) / "cache.sqlite")
+        transport = next((e.split("=", 1)[1] for e in extra if e.startswith("--transport=")), None)
         options = RunOptions(
             config=str(config), template="zerocot-nosys", model=BENCH_MODEL, sampler="greedy-2k",
             apibase=apibase, threads=threads, parallel=parallel, timeout=60, cache=cache,
-            output=Path(tmp) / "run", quiet=True, stream="--no-stream" not in extra)
+            output=Path(tmp) / "run", quiet=True, stream="--no-stream" not in extra,
+            transport=transport)
         cpu, start = _cpu_s(), time.perf_counter()
         folder = run(options)
         elapsed, cpu = time.perf_counter() - start, _cpu_s() - cpu
@@ -274,6 +282,8 @@ def bench_runner(argv: list[str] = ()) -> None:
                         help="tests in the cached-rerun measurement (0: skip it)")
     parser.add_argument("--no-stream", action="store_true",
                         help="also measure Contour with --no-stream")
+    parser.add_argument("--requests-transport", action="store_true",
+                        help="also measure Contour with --transport requests")
     args = parser.parse_args(list(argv))
     lmeval = _lmeval_python()
     if lmeval is None:
@@ -282,6 +292,8 @@ def bench_runner(argv: list[str] = ()) -> None:
     levels = [int(c) for c in args.concurrency.split(",")]
     header = ("| server delay | C | requests+threads | lm-eval (aiohttp) | Contour | Contour / lm-eval "
               "| Contour / ideal | CPU per request: plain / lm-eval / Contour |")
+    if args.requests_transport:
+        header = header.replace("| Contour |", "| Contour | Contour --transport requests |")
     if args.no_stream:
         header = header.replace("| Contour |", "| Contour | Contour --no-stream |")
     rows = [header, "|" + "---|" * (header.count("|") - 1)]
@@ -299,12 +311,16 @@ def bench_runner(argv: list[str] = ()) -> None:
                 mine = _measure(sys.executable, "contour", apibase, c, n)
                 plain_nostream = (_measure(sys.executable, "contour", apibase, c, n,
                                            "--no-stream") if args.no_stream else None)
+                threaded = (_measure(sys.executable, "contour", apibase, c, n,
+                                     "--transport=requests") if args.requests_transport else None)
                 cpu = " / ".join(_fmt(1000 * r["cpu_s"] / r["requests"], ".2f") + " ms" if r else "–"
                                  for r in (plain, other, mine))
                 cells = [f"{delay_ms} ms", f"{c}" + (f" (ideal {ideal:,.0f})" if ideal else ""),
                          _fmt(_rate(plain)), _fmt(_rate(other)), _fmt(_rate(mine))]
                 if args.no_stream:
                     cells.append(_fmt(_rate(plain_nostream)))
+                if args.requests_transport:
+                    cells.append(_fmt(_rate(threaded)))
                 ratio = _rate(mine) / _rate(other) if _rate(mine) and _rate(other) else None
                 cells += [_fmt(ratio, ".2f"),
                           _fmt(_rate(mine) / ideal if ideal and _rate(mine) else None, ".2f"), cpu]

@@ -24,7 +24,7 @@ from collections import Counter
 from functools import lru_cache
 from typing import Any, Mapping
 
-from contour.spec.seeding import coordinate_rng
+from contour.spec.seeding import coordinate_rngs
 from contour.spec.task import SIMULATED, UNBOUNDED, UNIFORM, Task, Test
 
 CHANCE = "chance"
@@ -57,6 +57,7 @@ def _simulated(cls: type[Task], name: str, version: int, point: str) -> float:
     params = json.loads(point)
     halves: tuple[list[str], list[str]] = ([], [])
     index = 0
+    rng_at = coordinate_rngs(CHANCE, 0, name, version, params)
 
     def draw(per_half: int) -> None:
         nonlocal index
@@ -64,8 +65,7 @@ def _simulated(cls: type[Task], name: str, version: int, point: str) -> float:
         while len(halves[1]) < per_half and tries < 8 * per_half:
             tries += 1
             try:
-                test = task.generate(coordinate_rng(CHANCE, 0, name, version, params, index),
-                                     dict(params))
+                test = task.generate(rng_at(index), dict(params))
             except Exception:   # noqa: BLE001 - a draw the task cannot make has no answer
                 continue
             finally:

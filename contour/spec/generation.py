@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from contour.spec.chance import guess_chance
-from contour.spec.seeding import EXAMPLE, SAMPLE, coordinate_rng
+from contour.spec.seeding import EXAMPLE, SAMPLE, coordinate_rng, coordinate_rngs
 from contour.spec.task import Task, Test
 
 # Multishot examples use their own namespace and no global seed, so the same
@@ -53,6 +54,7 @@ class _PointDraws:
     taken: list[int] = field(default_factory=list)      # candidate number per sample
     seen: set[bytes] = field(default_factory=set)       # digests of their inputs
     repeats: list[int] = field(default_factory=list)    # samples that repeat an earlier test
+    first_rng: Callable[[int], random.Random] | None = None   # candidate 0's stream, once made
 
 
 _points: OrderedDict[str, _PointDraws] = OrderedDict()
@@ -87,9 +89,12 @@ def _digest(test: Test) -> bytes:
     return hashlib.blake2b(test.input.encode(), digest_size=12).digest()
 
 
-def _candidate(task: Task, seed: int, params: Mapping[str, Any], index: int, attempt: int) -> Test:
+def _candidate(task: Task, seed: int, params: Mapping[str, Any], index: int, attempt: int,
+               draws: _PointDraws) -> Test:
     if attempt == 0:
-        rng = coordinate_rng(SAMPLE, seed, task.name, task.version, params, index)
+        if draws.first_rng is None:
+            draws.first_rng = coordinate_rngs(SAMPLE, seed, task.name, task.version, params)
+        rng = draws.first_rng(index)
     else:
         rng = coordinate_rng(f"{_REDRAW}-{attempt}", seed, task.name, task.version, params, index)
     return task.generate(rng, dict(params))
@@ -106,7 +111,7 @@ def _extend(task: Task, seed: int, params: Mapping[str, Any], draws: _PointDraws
     while len(draws.taken) <= upto:
         index = len(draws.taken)
         try:
-            first = _candidate(task, seed, params, index, 0)
+            first = _candidate(task, seed, params, index, 0, draws)
         except Exception:
             draws.taken.append(0)
             if index == upto:
@@ -116,7 +121,7 @@ def _extend(task: Task, seed: int, params: Mapping[str, Any], draws: _PointDraws
         if _digest(first) in draws.seen:
             for attempt in range(1, _attempts(index)):
                 try:
-                    candidate = _candidate(task, seed, params, index, attempt)
+                    candidate = _candidate(task, seed, params, index, attempt, draws)
                 except Exception:   # noqa: BLE001 - a failing redraw is no candidate
                     continue
                 if _digest(candidate) not in draws.seen:
@@ -140,7 +145,7 @@ def raw_test(task: Task, seed: int, params: Mapping[str, Any], index: int) -> Te
             assert test is not None
             return test
         attempt = draws.taken[index]
-    return _candidate(task, seed, params, index, attempt)
+    return _candidate(task, seed, params, index, attempt, draws)
 
 
 def generate_test(task: Task, seed: int, params: Mapping[str, Any], index: int) -> Test:

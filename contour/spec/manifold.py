@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from contour.spec.config import ExperimentConfig, TaskEntry
@@ -33,7 +34,7 @@ class Point:
     axes: dict[str, Any]         # the manifold coordinates of this point
     degree: int
 
-    @property
+    @cached_property    # asked several times per record; frozen, so computed once
     def point_id(self) -> str:
         coords = "_".join(f"{k}-{_slug(v)}" for k, v in self.axes.items())
         return f"{self.entry:03d}_{self.task}" + (f"_{coords}" if coords else "")

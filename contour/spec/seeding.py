@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 SAMPLE = "sample"
 EXAMPLE = "example"
@@ -27,6 +27,25 @@ def coordinate_key(namespace: str, seed: int, task: str, version: int,
 
 def coordinate_rng(namespace: str, seed: int, task: str, version: int,
                    params: Mapping[str, Any], index: int) -> random.Random:
-    digest = hashlib.sha256(
-        coordinate_key(namespace, seed, task, version, params, index).encode()).digest()
+    return _rng(coordinate_key(namespace, seed, task, version, params, index))
+
+
+def coordinate_rngs(namespace: str, seed: int, task: str, version: int,
+                    params: Mapping[str, Any]) -> Callable[[int], random.Random]:
+    """`coordinate_rng` of one point for any index: the key's JSON up to the
+    index is built once (a point's simulation or samples ask for hundreds)."""
+    point = {k: v for k, v in params.items() if k != "count"}
+    # The list's JSON without its last element: "[...," then the index and "]".
+    head = json.dumps([namespace, seed, task, version, point], sort_keys=True,
+                      separators=(",", ":"))[:-1] + ","
+
+    def rng(index: int) -> random.Random:
+        if type(index) is not int:
+            raise TypeError(f"a coordinate index is an int, got {type(index).__name__}")
+        return _rng(f"{head}{index}]")
+    return rng
+
+
+def _rng(key: str) -> random.Random:
+    digest = hashlib.sha256(key.encode()).digest()
     return random.Random(int.from_bytes(digest[:16], "big"))
