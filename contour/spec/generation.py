@@ -12,6 +12,10 @@ and `sample_space` reports how many distinct tests the point gave.
 
 Which candidate each sample took is remembered per point (a few bytes a
 sample), so a sample asked again, or out of order, costs one generation.
+The tests `sample_space` draws (a run checks its points before it starts)
+are also kept, up to `_KEPT_MAX` in the process, until the run asks for
+them, so a sample is generated once, not twice; tests are pure functions of
+their coordinates, so a kept test is the one a new generation would give.
 
 `guess_chance` is set here, per point, by `contour.spec.chance`.
 """
@@ -37,6 +41,7 @@ _EXAMPLE_SEED = 0
 _MAX_REDRAWS = 20
 _REDRAW = SAMPLE + "-redraw"
 _POINTS_KEPT = 4096
+_KEPT_MAX = 65536       # tests kept between sample_space and their use (about 1.5 KB each)
 
 
 def _attempts(index: int) -> int:
@@ -55,6 +60,10 @@ class _PointDraws:
     seen: set[bytes] = field(default_factory=set)       # digests of their inputs
     repeats: list[int] = field(default_factory=list)    # samples that repeat an earlier test
     first_rng: Callable[[int], random.Random] | None = None   # candidate 0's stream, once made
+    kept: dict[int, Test] = field(default_factory=dict)     # drawn by sample_space, not yet asked
+
+
+_kept_total = 0     # tests kept over all points, under _points_lock
 
 
 _points: OrderedDict[str, _PointDraws] = OrderedDict()
@@ -67,12 +76,13 @@ def _point_key(task: Task, seed: int, params: Mapping[str, Any]) -> str:
 
 
 def _draws(key: str) -> _PointDraws:
+    global _kept_total
     with _points_lock:
         draws = _points.get(key)
         if draws is None:
             draws = _points[key] = _PointDraws()
             while len(_points) > _POINTS_KEPT:
-                _points.popitem(last=False)
+                _kept_total -= len(_points.popitem(last=False)[1].kept)
         else:
             _points.move_to_end(key)
         return draws
@@ -81,8 +91,27 @@ def _draws(key: str) -> _PointDraws:
 def forget_samples() -> None:
     """Drop what every point remembers; samples are recomputed on demand,
     identically (tests use it to check that no memory changes a sample)."""
+    global _kept_total
     with _points_lock:
         _points.clear()
+        _kept_total = 0
+
+
+def _keep(draws: _PointDraws, index: int, test: Test) -> None:
+    global _kept_total
+    with _points_lock:
+        if _kept_total < _KEPT_MAX:
+            draws.kept[index] = test
+            _kept_total += 1
+
+
+def _take_kept(draws: _PointDraws, index: int) -> Test | None:
+    global _kept_total
+    with _points_lock:
+        test = draws.kept.pop(index, None)
+        if test is not None:
+            _kept_total -= 1
+        return test
 
 
 def _digest(test: Test) -> bytes:
@@ -101,7 +130,7 @@ def _candidate(task: Task, seed: int, params: Mapping[str, Any], index: int, att
 
 
 def _extend(task: Task, seed: int, params: Mapping[str, Any], draws: _PointDraws,
-            upto: int) -> Test | None:
+            upto: int, keep: bool = False) -> Test | None:
     """Fix the candidates of samples len(taken) .. upto; the last one's test.
 
     A sample whose first candidate raises is a failed sample (asked again, it
@@ -131,6 +160,8 @@ def _extend(task: Task, seed: int, params: Mapping[str, Any], draws: _PointDraws
                 draws.repeats.append(index)
         draws.seen.add(_digest(chosen))
         draws.taken.append(taken)
+        if keep:
+            _keep(draws, index, chosen)
         test = chosen
     return test
 
@@ -145,7 +176,8 @@ def raw_test(task: Task, seed: int, params: Mapping[str, Any], index: int) -> Te
             assert test is not None
             return test
         attempt = draws.taken[index]
-    return _candidate(task, seed, params, index, attempt, draws)
+    kept = _take_kept(draws, index)
+    return kept if kept is not None else _candidate(task, seed, params, index, attempt, draws)
 
 
 def generate_test(task: Task, seed: int, params: Mapping[str, Any], index: int) -> Test:
@@ -171,7 +203,7 @@ def sample_space(task: Task, seed: int, params: Mapping[str, Any], samples: int)
     draws = _draws(_point_key(task, seed, params))
     with draws.lock:
         if samples > len(draws.taken):
-            _extend(task, seed, params, draws, samples - 1)
+            _extend(task, seed, params, draws, samples - 1, keep=True)
         repeats = sum(1 for r in draws.repeats if r < samples)
     return SampleSpace(samples, samples - repeats)
 
