@@ -342,3 +342,11 @@ def test_the_transport_is_chosen_by_name(each_transport):
         client.close()
     with pytest.raises(ContourError, match="--transport 'curl'"):
         ChatClient("http://127.0.0.1:1", transport="curl")
+
+
+def test_transport_applies_only_to_http():
+    from contour.run.transport import open_transport
+
+    with pytest.raises(ContourError, match="--transport applies only to --engine http"):
+        open_transport("vllm", None, "m", api_key=None, timeout=5, retries=0, pool_size=1,
+                       transport="requests")

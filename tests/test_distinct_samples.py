@@ -31,6 +31,18 @@ def test_a_small_space_is_used_up_before_any_repeat():
     assert not sample_space(task, 0, BRACKETS_TWO, 2).short
 
 
+def test_tests_kept_by_the_short_point_check_are_the_ones_generation_gives():
+    task = get_task("boolean")
+    params = task.schema.validate("boolean", {"length": 3, "depth": 0, "negation": 0.0,
+                                              "notation": "any", "mixed": True})
+    forget_samples()
+    fresh = [generate_test(task, 0, params, i) for i in range(300)]   # more than its 192 tests
+    forget_samples()
+    assert sample_space(task, 0, params, 300, keep=True).short
+    kept = [generate_test(task, 0, params, i) for i in range(300)]
+    assert kept == fresh and [generate_test(task, 0, params, i) for i in range(300)] == fresh
+
+
 def test_raw_draws_would_repeat_but_samples_do_not():
     # 3 operands, no nesting, no NOT: 6 notations x 8 values x 4 operator
     # pairs = 192 tests; 64 independent draws repeat one almost surely.

@@ -26,11 +26,13 @@ block until the loop has the answer.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import threading
 import time
 from concurrent.futures import Future
+from functools import lru_cache
 from typing import Any, Coroutine, TypeVar
 
 import aiohttp
@@ -165,11 +167,17 @@ def _credentials(url: str, headers: dict[str, str]) -> tuple[URL, dict[str, str]
 
     As requests does: credentials in the URL become the Authorization header,
     replacing an API key's (aiohttp would refuse the pair outright)."""
+    target, auth = _parsed(url)
+    return target, headers if auth is None else {**headers, "Authorization": auth}
+
+
+@lru_cache(maxsize=64)      # a run posts to one URL per endpoint, thousands of times
+def _parsed(url: str) -> tuple[URL, str | None]:
     parsed = URL(url, encoded=True)
     if parsed.user is None:
-        return parsed, headers
-    auth = aiohttp.encode_basic_auth(parsed.user, parsed.password or "")
-    return parsed.with_user(None), {**headers, "Authorization": auth}
+        return parsed, None
+    pair = f"{parsed.user}:{parsed.password or ''}".encode("latin-1")   # what requests sends
+    return parsed.with_user(None), "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 async def _read_stream(resp: aiohttp.ClientResponse, url: str, timeout: float, sent_at: float,

@@ -69,12 +69,14 @@ class ShortPoint:
         return {"task": self.point_id, "samples": self.samples, "distinct_tests": self.distinct}
 
 
-def short_points(points: Iterable[Point], seed: int, samples: int) -> list[ShortPoint]:
-    """The points whose first `samples` samples cannot all be distinct."""
+def short_points(points: Iterable[Point], seed: int, samples: int,
+                 keep: bool = False) -> list[ShortPoint]:
+    """The points whose first `samples` samples cannot all be distinct
+    (`keep`: a run is about to ask for those samples, see `sample_space`)."""
     out = []
     for p in points:
         try:
-            space = sample_space(get_task(p.task), seed, p.params, samples)
+            space = sample_space(get_task(p.task), seed, p.params, samples, keep=keep)
         except Exception:   # noqa: BLE001 - a task that raises: the run records its samples as failed
             continue
         if space.short:
@@ -86,7 +88,7 @@ def record_short_points(manifest: dict[str, Any], points: Iterable[Point], seed:
                         samples: int) -> list[str]:
     """Add the short points of a run to its manifest (`short_points`, an
     empty list when every point's samples are distinct); the lines to print."""
-    shorts = short_points(points, seed, samples)
+    shorts = short_points(points, seed, samples, keep=True)
     manifest["short_points"] = [s.to_json() for s in shorts]
     return [f"note: {s.line()}" for s in shorts]
 

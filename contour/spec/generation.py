@@ -12,10 +12,11 @@ and `sample_space` reports how many distinct tests the point gave.
 
 Which candidate each sample took is remembered per point (a few bytes a
 sample), so a sample asked again, or out of order, costs one generation.
-The tests `sample_space` draws (a run checks its points before it starts)
-are also kept, up to `_KEPT_MAX` in the process, until the run asks for
-them, so a sample is generated once, not twice; tests are pure functions of
-their coordinates, so a kept test is the one a new generation would give.
+The tests a run's short-point check draws (`sample_space(..., keep=True)`,
+just before the run asks for them) are also kept, up to `_KEPT_MAX` in the
+process, until asked for, so a sample is generated once, not twice; tests
+are pure functions of their coordinates, so a kept test is the one a new
+generation would give.
 
 `guess_chance` is set here, per point, by `contour.spec.chance`.
 """
@@ -197,13 +198,16 @@ class SampleSpace:
         return self.distinct < self.samples
 
 
-def sample_space(task: Task, seed: int, params: Mapping[str, Any], samples: int) -> SampleSpace:
+def sample_space(task: Task, seed: int, params: Mapping[str, Any], samples: int,
+                 keep: bool = False) -> SampleSpace:
     """Draw (or recall) the first `samples` samples of a point and count the
-    distinct ones. Fewer than `samples` means the point's test space ran out."""
+    distinct ones. Fewer than `samples` means the point's test space ran out.
+    `keep`: the caller is about to ask for these samples; the tests drawn are
+    kept for it (see the module doc)."""
     draws = _draws(_point_key(task, seed, params))
     with draws.lock:
         if samples > len(draws.taken):
-            _extend(task, seed, params, draws, samples - 1, keep=True)
+            _extend(task, seed, params, draws, samples - 1, keep=keep)
         repeats = sum(1 for r in draws.repeats if r < samples)
     return SampleSpace(samples, samples - repeats)
 
