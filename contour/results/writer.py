@@ -22,6 +22,9 @@ from contour.masking import mask_argv
 from contour.results.schema import MANIFEST_FILE, RECORDS_FILE, SUPERSEDED_FILE, ResultRecord
 
 _CHUNK = 1 << 20
+# json.dumps(d, ensure_ascii=False, separators=(",", ":")) builds this encoder on
+# every call; one made once writes the same text.
+_RECORD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def write_error(path: Path, exc: OSError, doing: str = "write") -> ContourError:
@@ -120,8 +123,8 @@ class RecordWriter:
         """Records already turned into dicts, in one write; a failure leaves none
         of them (the partial text is cut off again)."""
         if datas:
-            self._write_bytes("".join(json.dumps(d, ensure_ascii=False, separators=(",", ":")) + "\n"
-                                      for d in datas).encode("utf-8"))
+            encode = _RECORD_JSON.encode
+            self._write_bytes("".join(encode(d) + "\n" for d in datas).encode("utf-8"))
 
     def _write_bytes(self, data: bytes) -> None:
         with self._lock:

@@ -135,9 +135,14 @@ def request_key(body: dict[str, Any], identity: str | None = None) -> str:
     form has no top-level "model"/"messages", so it never equals a plain body.
     """
     keyed: dict[str, Any] = body if identity is None else {"request": body, "sample": identity}
-    canonical = json.dumps(keyed, sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False, allow_nan=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_KEY_JSON.encode(keyed).encode("utf-8")).hexdigest()
+
+
+# What json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+# allow_nan=False) builds on every call, made once (the same text).
+_KEY_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                             allow_nan=False)
+_VALUE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -191,7 +196,7 @@ def _is_busy(exc: sqlite3.Error) -> bool:
 
 
 def _encode(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _VALUE_JSON.encode(value)
 
 
 class ResponseCache:

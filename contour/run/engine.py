@@ -259,7 +259,8 @@ class Engine:
                 for d, v in zip(draws, values):
                     assert isinstance(v, dict)
                     hits.append(self._record(step, sample, template,
-                                             Fetched(d, v, None, 0, True, looked_up_s)))
+                                             Fetched(d, v, None, 0, True, looked_up_s),
+                                             only=len(draws) == 1))
                 continue
             mine: dict[str, Found] = {}
             for d, v in zip(draws, values):
@@ -347,14 +348,17 @@ class Engine:
     def _scored(self, step: Step, sample: int, template: ResultRecord,
                 fetched: Iterable[Fetched]) -> list[ResultRecord]:
         """The records of a sample's fetched draws; an interrupted request is left to the resume."""
-        return [self._record(step, sample, template, got) for got in fetched
+        kept = [got for got in fetched
                 if not (self.stop.is_set() and got.error and is_transient(got.error.get("type")))]
+        return [self._record(step, sample, template, got, only=len(kept) == 1) for got in kept]
 
-    def _record(self, step: Step, sample: int, template: ResultRecord, fetched: Fetched) -> ResultRecord:
+    def _record(self, step: Step, sample: int, template: ResultRecord, fetched: Fetched,
+                only: bool = False) -> ResultRecord:
+        """`only`: the template becomes this one record (no other completion shares it)."""
         c = fetched.draw.completion
         # A shallow copy is what replace() makes here (no field has its own
         # __init__ logic), at half the cost; extra gets its own dict.
-        record = copy.copy(template)
+        record = template if only else copy.copy(template)
         record.completion, record.extra, record.key = c, {}, record_key(step.point, sample, c)
         score_record(record, fetched.response, fetched.error)
         # Every record has the timing keys; null for cache hits and unstreamed requests.

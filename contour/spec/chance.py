@@ -24,7 +24,7 @@ from collections import Counter
 from functools import lru_cache
 from typing import Any, Mapping
 
-from contour.spec.seeding import coordinate_rngs
+from contour.spec.seeding import coordinate_rngs, point_json
 from contour.spec.task import SIMULATED, UNBOUNDED, UNIFORM, Task, Test
 
 CHANCE = "chance"
@@ -47,8 +47,7 @@ def guess_chance(task: Task, params: Mapping[str, Any], test: Test) -> float:
     exact = task.exact_guess_chance(dict(params))
     if exact is not None:
         return exact
-    point = json.dumps({k: v for k, v in params.items() if k != "count"}, sort_keys=True)
-    return _simulated(type(task), task.name, task.version, point)
+    return _simulated(type(task), task.name, task.version, point_json(params))
 
 
 @lru_cache(maxsize=4096)

@@ -24,7 +24,6 @@ generation would give.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import threading
 from collections import OrderedDict
@@ -32,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 from contour.spec.chance import guess_chance
-from contour.spec.seeding import EXAMPLE, SAMPLE, coordinate_rng, coordinate_rngs
+from contour.spec.seeding import EXAMPLE, SAMPLE, coordinate_rng, coordinate_rngs, point_json
 from contour.spec.task import Task, Test
 
 # Multishot examples use their own namespace and no global seed, so the same
@@ -42,7 +41,7 @@ _EXAMPLE_SEED = 0
 _MAX_REDRAWS = 20
 _REDRAW = SAMPLE + "-redraw"
 _POINTS_KEPT = 4096
-_KEPT_MAX = 65536       # tests kept between sample_space and their use (about 1.5 KB each)
+_KEPT_MAX = 100_000     # tests kept between sample_space and their use (at most ~1.5 KB each)
 
 
 def _attempts(index: int) -> int:
@@ -72,8 +71,7 @@ _points_lock = threading.Lock()
 
 
 def _point_key(task: Task, seed: int, params: Mapping[str, Any]) -> str:
-    point = {k: v for k, v in params.items() if k != "count"}
-    return json.dumps([seed, task.name, task.version, point], sort_keys=True, separators=(",", ":"))
+    return f"{seed}|{task.name}|{task.version}|{point_json(params)}"     # a dict key in this process
 
 
 def _draws(key: str) -> _PointDraws:

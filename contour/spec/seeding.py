@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 SAMPLE = "sample"
@@ -20,9 +21,41 @@ EXAMPLE = "example"
 
 def coordinate_key(namespace: str, seed: int, task: str, version: int,
                    params: Mapping[str, Any], index: int) -> str:
+    if type(index) is not int:
+        point = {k: v for k, v in params.items() if k != "count"}
+        return json.dumps([namespace, seed, task, version, point, index],
+                          sort_keys=True, separators=(",", ":"))
+    # The same text, from the point's JSON made once (json.dumps of a list is
+    # its elements' JSON joined by ","; sort_keys applies inside each).
+    return (f"[{json.dumps(namespace)},{json.dumps(seed)},{json.dumps(task)},"
+            f"{json.dumps(version)},{point_json(params)},{index}]")
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def point_json(params: Mapping[str, Any]) -> str:
+    """The point's parameters without `count`, as compact JSON with sorted keys.
+
+    Asked for several times per sample with the same few points, so it is
+    memoised on the parameters' values, with their types and float reprs
+    (True and 1, or 0.0 and -0.0, are equal keys but different JSON);
+    parameters holding lists or dicts are encoded each time."""
+    items = tuple(params.items())
+    if all(type(v) in _SCALARS for _, v in items):
+        return _point_json(tuple((k, type(v), v, repr(v) if type(v) is float else None)
+                                 for k, v in items))
+    return _encode_point(dict(items))
+
+
+@lru_cache(maxsize=4096)
+def _point_json(typed: tuple[tuple[str, type, Any, str | None], ...]) -> str:
+    return _encode_point({k: v for k, _, v, _ in typed})
+
+
+def _encode_point(params: dict[str, Any]) -> str:
     point = {k: v for k, v in params.items() if k != "count"}
-    return json.dumps([namespace, seed, task, version, point, index],
-                      sort_keys=True, separators=(",", ":"))
+    return json.dumps(point, sort_keys=True, separators=(",", ":"))
 
 
 def coordinate_rng(namespace: str, seed: int, task: str, version: int,
