@@ -167,3 +167,24 @@ def test_a_sample_whose_draw_raises_fails_alone_and_always():
             else:
                 assert generate_test(task, 0, params, i).input == outcomes[i]
         assert 0 <= generate_test(task, 0, params, outcomes.index(done[0])).guess_chance < 1
+
+
+def test_coordinate_keys_are_the_json_of_the_whole_coordinate():
+    """The key is built from a memoised point JSON; it must stay the exact text
+    of json.dumps([namespace, seed, task, version, point, index]) (request keys
+    of sampled runs hash it), whatever the parameters' types."""
+    from contour.spec.seeding import coordinate_key, coordinate_rng, coordinate_rngs
+
+    def plain(ns, seed, task, version, params, index):
+        point = {k: v for k, v in params.items() if k != "count"}
+        return json.dumps([ns, seed, task, version, point, index], sort_keys=True, separators=(",", ":"))
+
+    cases = [{"b": True, "a": 1, "count": 4}, {"b": 1, "a": 1}, {"x": 0.0}, {"x": -0.0},
+             {"w": "é\u2028", "n": None, "l": [1, True, {"z": "ü"}]}, {}]
+    for params in cases:
+        for index in (0, 7, 123456):
+            key = coordinate_key("sample", 3, "arithmetic", 2, params, index)
+            assert key == plain("sample", 3, "arithmetic", 2, params, index)
+            stream = coordinate_rngs("sample", 3, "arithmetic", 2, params)
+            assert stream(index).random() == coordinate_rng("sample", 3, "arithmetic", 2, params,
+                                                            index).random()
