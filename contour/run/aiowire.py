@@ -16,7 +16,8 @@ Semantics are those of `contour.run.wire.RequestsWire`, exactly:
 - a stream is read to its end after ``[DONE]`` so its connection goes back to
   the pool; a broken, stalled or overlong one is closed;
 - each session keeps up to `pool_size` connections (the requests in flight:
-  threads x parallel) and never stores cookies.
+  threads x parallel) and never stores cookies; a request waiting for a free
+  one waits at most the timeout.
 
 The loop thread is shared by every wire of the process and started on first
 use (again after a fork). `post`/`get` are called from ordinary threads and
@@ -124,7 +125,7 @@ class AiohttpWire:
     async def _post(self, url: str, target: URL, payload: bytes, headers: dict[str, str],
                     timeout: float, stream: bool, max_time: float | None) -> Reply:
         sent_at = time.monotonic()
-        limits = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+        limits = _limits(timeout)
         try:
             async with self._session.post(target, data=payload, headers=headers,
                                           timeout=limits) as resp:
@@ -152,7 +153,7 @@ class AiohttpWire:
             return Reply(unreachable=CONNECTION, reason=reason(exc))
 
     async def _get(self, url: URL, headers: dict[str, str], timeout: float) -> Reply:
-        limits = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+        limits = _limits(timeout)
         try:
             async with self._session.get(url, headers=headers, timeout=limits) as resp:
                 return Reply(resp.status, text=(await resp.read()).decode("utf-8", "replace"))
@@ -160,6 +161,14 @@ class AiohttpWire:
             return Reply(unreachable=TIMEOUT)
         except aiohttp.ClientError as exc:
             return Reply(unreachable=CONNECTION, reason=reason(exc))
+
+
+def _limits(timeout: float) -> aiohttp.ClientTimeout:
+    # connect: also bounds the wait for a free connection of the pool, which
+    # the requests wire never makes (it opens a surplus one); a request that
+    # cannot get one within the timeout is a timeout, and retried.
+    return aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout,
+                                 sock_read=timeout)
 
 
 def _credentials(url: str, headers: dict[str, str]) -> tuple[URL, dict[str, str]]:
