@@ -146,7 +146,7 @@ def clustered_size(correct: Sequence[float] | np.ndarray, n: Sequence[float] | n
     p̂ at 0 or 1 nothing tells the tests' correlation apart, so n_eff = T,
     the worst case. One completion per test gives Σn: the plain binomial.
     """
-    from scipy.stats import t as student_t
+    from scipy.special import stdtrit   # Student's t quantile, without scipy.stats' import cost
 
     c = np.asarray(correct, dtype=float)
     size = np.asarray(n, dtype=float)
@@ -159,7 +159,7 @@ def clustered_size(correct: Sequence[float] | np.ndarray, n: Sequence[float] | n
     adjusted = (c.sum() + 0.5) / (total + 1)
     spread = float(((c - p * size) ** 2).sum()) + PSEUDO_TESTS * (total / tests) ** 2 * adjusted * (1 - adjusted)
     variance = tests / (tests - 1) * spread / total ** 2
-    small_sample = (_normal_quantile(confidence) / float(student_t.ppf(0.5 + confidence / 2, tests - 1))) ** 2
+    small_sample = (_normal_quantile(confidence) / float(stdtrit(tests - 1, 0.5 + confidence / 2))) ** 2
     return float(min(max(p * (1 - p) / variance * small_sample, tests), total))
 
 
