@@ -162,6 +162,7 @@ def test_runner_over_two_endpoints_equals_one_and_shares_the_cache(tmp_path):
         assert_stats_match_records(tmp_path / "two")
         manifest = json.loads((tmp_path / "two" / "manifest.json").read_text())
         assert manifest["apibase"] == [a.apibase, b.apibase] and manifest["engine"] == "http"
+        assert manifest["transport"] == "aiohttp"        # the default wire, recorded
 
         # The cache key has no endpoint in it: the same run on b alone sends nothing.
         hits = b.hits

@@ -279,6 +279,7 @@ def test_runner_records_ttft_and_retries_a_stalled_stream(tmp_path, transport):
     for r in recs:
         assert 0 < r["timings"]["ttft_s"] <= r["latency_s"]
         assert r["timings"]["finish_reason"] == "stop"
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["transport"] == transport
 
 
 def test_runner_no_stream_and_max_time_flags(tmp_path):

@@ -121,6 +121,11 @@ class EndpointPool:
     def apibases(self) -> list[str]:
         return [e.client.apibase for e in self._endpoints]
 
+    @property
+    def transport(self) -> str:
+        """The HTTP wire of its clients (one for all: open_endpoints builds them alike)."""
+        return self._endpoints[0].client.transport
+
     def __repr__(self) -> str:
         return f"EndpointPool({self.apibases!r})"
 

@@ -56,10 +56,13 @@ def open_transport(engine: str, apibase: str | None, model: str, *, api_key: str
 
 
 def describe(transport: Any) -> dict[str, Any]:
-    """What the manifest says about where answers came from (URL credentials masked)."""
+    """What the manifest says about where answers came from: the engine, the HTTP wire
+    (--transport) and the API base(s), URL credentials masked."""
     apibases: Sequence[str] | None = getattr(transport, "apibases", None)
     if apibases is not None:
-        return {"engine": "http", "apibase": [mask_url(a) for a in apibases]}
+        return {"engine": "http", "transport": getattr(transport, "transport", None),
+                "apibase": [mask_url(a) for a in apibases]}
     if isinstance(transport, BatchTransport):
         return {"engine": "vllm", "apibase": None}
-    return {"engine": "http", "apibase": mask_url(transport.apibase)}
+    return {"engine": "http", "transport": getattr(transport, "transport", None),
+            "apibase": mask_url(transport.apibase)}
