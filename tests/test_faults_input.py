@@ -205,3 +205,12 @@ def test_runner_help_lists_fail_fast_and_exit_codes():
     proc = run_cli("--help")
     assert proc.returncode == 0 and "--fail-fast" in proc.stdout and "130 interrupted" in proc.stdout
     assert (REPO / "contour" / "exits.py").is_file()
+
+
+def test_an_unknown_transport_is_one_line_and_sends_nothing(tmp_path):
+    with fs.FaultServer() as server:
+        line = error_line(run_cli(*online_args(server.apibase, MODEL, tmp_path / "run", tmp_path / "c.sqlite",
+                                               "--transport", "curl", config=small_config(tmp_path))))
+        assert server.hits == 0
+    assert "--transport" in line and "'curl'" in line and "aiohttp" in line
+    assert not (tmp_path / "run").exists()
