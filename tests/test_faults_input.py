@@ -57,6 +57,20 @@ def test_output_that_is_a_file(tmp_path):
     assert str(target) in line and target.read_text() == "mine"
 
 
+def test_output_that_holds_someone_elses_files(tmp_path):
+    """Only a runner's own dot files (its lock, a manifest being written) mean
+    "another runner of this command": any other file is someone's data."""
+    target = tmp_path / "theirs"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    with fs.FaultServer() as server:
+        line = error_line(run_cli(*online_args(server.apibase, MODEL, target, tmp_path / "c.sqlite",
+                                               config=small_config(tmp_path))))
+        assert server.hits == 0
+    assert f"--output {target} is not empty and holds no Contour run" in line
+    assert [p.name for p in target.iterdir()] == ["notes.txt"]
+
+
 @pytest.mark.parametrize("mode", ["online", "offline"])
 def test_results_dir_that_is_a_file(tmp_path, mode):
     target = tmp_path / "results"

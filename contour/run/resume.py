@@ -155,11 +155,14 @@ def find_run(settings: RunSettings, fingerprint: str, results_dir: Path,
     Reads only. A damaged manifest that may be this run's is an error."""
     if output is not None:
         _check_output(output)
+        # Listed before the manifest is read: a runner of this command an instant
+        # ahead writes its lock and temporary files (dot files), then the manifest,
+        # then everything else, so a file listed here beside a manifest that is
+        # still missing afterwards is someone else's data, never that runner's.
+        names = [p.name for p in output.iterdir()] if output.is_dir() else []
         manifest = load_manifest(output) if output.is_dir() else None
         if manifest is None:
-            # Dot files are a runner's lock and its manifest being written (another
-            # runner of this command an instant ahead), not someone else's data.
-            if output.is_dir() and any(not p.name.startswith(".") for p in output.iterdir()):
+            if any(not name.startswith(".") and name != MANIFEST_FILE for name in names):
                 raise ContourError(f"--output {output} is not empty and holds no Contour run "
                                    "(no manifest.json); choose another --output")
             return None
