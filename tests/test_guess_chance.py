@@ -91,3 +91,56 @@ def test_cross_fitted_rate_is_not_inflated_by_noise():
     assert chance.cross_fitted_mode_rate(a, b) < 0.01
     assert max(Counter(a + b).values()) / 512 > 0.005
     assert chance.cross_fitted_mode_rate(["x"] * 10, ["x"] * 9 + ["y"]) == pytest.approx(0.95)
+
+
+# -- the memo on disk ------------------------------------------------------------
+
+def _one_point():
+    task = get_task("arithmetic")
+    return task, points("arithmetic")[1]
+
+
+def test_the_disk_memo_gives_the_simulated_value_and_skips_the_simulation(tmp_path, monkeypatch):
+    task, params = _one_point()
+    key = f"{task.name}|{task.version}|{chance.point_json(params)}"
+    simulated = chance._simulate(type(task), task.name, task.version, chance.point_json(params))
+    first = chance._DiskMemo(tmp_path / "memo.sqlite")
+    assert first.get(key) is None
+    first.put(key, simulated)
+    again = chance._DiskMemo(tmp_path / "memo.sqlite")     # another process, later
+    assert again.get(key) == simulated
+    # The module's path: served from disk, the simulation is not run again.
+    monkeypatch.setattr(chance, "_DISK", again)
+    monkeypatch.setattr(chance, "_simulate", lambda *a: pytest.fail("simulated again"))
+    chance._simulated.cache_clear()
+    try:
+        assert chance.guess_chance(task, params, generate_test(task, 0, params, 0)) == simulated
+    finally:
+        chance._simulated.cache_clear()
+
+
+def test_the_memo_is_keyed_by_the_code_that_decides_the_rates(tmp_path, monkeypatch):
+    memo = chance._DiskMemo(tmp_path / "memo.sqlite")
+    memo.put("k", 0.5)      # not opened yet: ignored
+    assert memo.get("k") is None
+    memo.put("k", 0.5)
+    assert memo.get("k") == 0.5
+    monkeypatch.setattr(chance, "_code_digest", lambda: "another-generator")
+    assert chance._DiskMemo(tmp_path / "memo.sqlite").get("k") is None
+
+
+@pytest.mark.parametrize("damage", ["random bytes", "a directory", "a file as its folder"])
+def test_a_memo_that_cannot_be_used_is_ignored(tmp_path, damage):
+    path = tmp_path / "memo.sqlite"
+    if damage == "random bytes":
+        path.write_bytes(bytes(range(256)) * 8)
+    elif damage == "a directory":
+        path.mkdir()
+    else:
+        (tmp_path / "home").write_text("a file where $CONTOUR_HOME should be")
+        path = tmp_path / "home" / "memo.sqlite"
+    memo = chance._DiskMemo(path)
+    assert memo.get("k") is None
+    memo.put("k", 0.25)     # no error, whatever the file
+    if damage == "random bytes":
+        assert path.read_bytes() == bytes(range(256)) * 8    # someone else's file stays as it was

@@ -29,6 +29,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contour.home import contour_home
+
 MODEL_DIRS = {"tiny": "tiny", "smollm2": "smollm2-135m-instruct"}
 MARKER = ".contour-complete"
 # Counts every request the engine finished (any finished_reason): requests
@@ -41,10 +43,6 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 class LocalServerError(RuntimeError):
     pass
-
-
-def contour_home() -> Path:
-    return Path(os.environ.get("CONTOUR_HOME") or Path.home() / ".cache" / "contour")
 
 
 def vllm_python() -> Path:

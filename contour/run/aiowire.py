@@ -19,63 +19,26 @@ Semantics are those of `contour.run.wire.RequestsWire`, exactly:
   threads x parallel) and never stores cookies; a request waiting for a free
   one waits at most the timeout.
 
-The loop thread is shared by every wire of the process and started on first
-use (again after a fork). `post`/`get` are called from ordinary threads and
-block until the loop has the answer.
+The loop is the process's shared one (`contour.run.loop`). `apost` runs on
+it; `post`/`get` are called from ordinary threads and block until the loop
+has the answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
-import threading
 import time
-from concurrent.futures import Future
 from functools import lru_cache
-from typing import Any, Coroutine, TypeVar
 
 import aiohttp
 from yarl import URL
 
 from contour.results.failures import CONNECTION, TIMEOUT
 from contour.run import stream as sse
+from contour.run.loop import run_sync
 from contour.run.wire import Reply, not_json, stream_failure
-
-_T = TypeVar("_T")
-
-
-class _LoopThread:
-    """One event loop running forever in one daemon thread."""
-
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="contour-aiohttp",
-                                       daemon=True)
-        self.thread.start()
-
-
-_shared: _LoopThread | None = None
-_shared_lock = threading.Lock()
-
-
-def _loop() -> asyncio.AbstractEventLoop:
-    global _shared
-    with _shared_lock:
-        if _shared is None or _shared.pid != os.getpid():
-            _shared = _LoopThread()     # a forked child has the object but not the thread
-        return _shared.loop
-
-
-def _run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T]) -> _T:
-    future: Future[_T] = asyncio.run_coroutine_threadsafe(coro, loop)
-    try:
-        return future.result()
-    except BaseException:
-        future.cancel()     # an interrupted caller does not leave its request running
-        raise
 
 
 def reason(exc: BaseException) -> str:
@@ -100,8 +63,7 @@ class AiohttpWire:
     """`Wire` over one aiohttp session on the shared loop; thread-safe."""
 
     def __init__(self, pool_size: int) -> None:
-        self._loop = _loop()
-        self._session = _run(self._loop, self._open(pool_size))
+        self._session = run_sync(self._open(pool_size))
 
     @staticmethod
     async def _open(pool_size: int) -> aiohttp.ClientSession:
@@ -111,20 +73,21 @@ class AiohttpWire:
 
     def post(self, url: str, payload: bytes, headers: dict[str, str], *, timeout: float,
              stream: bool, max_time: float | None) -> Reply:
-        target, headers = _credentials(url, headers)
-        return _run(self._loop, self._post(url, target, payload, headers, timeout, stream, max_time))
+        return run_sync(self.apost(url, payload, headers, timeout=timeout, stream=stream,
+                                   max_time=max_time))
 
     def get(self, url: str, headers: dict[str, str], timeout: float) -> Reply:
         target, headers = _credentials(url, headers)
-        return _run(self._loop, self._get(target, headers, timeout))
+        return run_sync(self._get(target, headers, timeout))
 
     def close(self) -> None:
         if not self._session.closed:
-            _run(self._loop, self._session.close())
+            run_sync(self._session.close())
 
-    async def _post(self, url: str, target: URL, payload: bytes, headers: dict[str, str],
-                    timeout: float, stream: bool, max_time: float | None) -> Reply:
+    async def apost(self, url: str, payload: bytes, headers: dict[str, str], *, timeout: float,
+                    stream: bool, max_time: float | None) -> Reply:
         sent_at = time.monotonic()
+        target, headers = _credentials(url, headers)
         limits = _limits(timeout)
         try:
             async with self._session.post(target, data=payload, headers=headers,

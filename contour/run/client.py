@@ -51,13 +51,14 @@ module produces is scrubbed of it, and of any credential in the URL
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
 from contour.errors import ContourError
@@ -65,6 +66,7 @@ from contour.run.reasoning import server_reasoning
 from contour.masking import mask_url, redact, url_userinfo
 from contour.run import stream as sse
 from contour.run import wire as wires
+from contour.run.loop import pause, run_sync
 from contour.run.wire import TRANSPORTS, Reply, Wire, classify_status, open_wire
 
 # The error types and which of them are transient live beside the record
@@ -216,7 +218,9 @@ class _Attempt:
 class ChatClient:
     """Sends chat completion requests to one OpenAI-compatible server.
 
-    One instance is shared by all the runner's threads. The HTTP library
+    One instance is shared by all the runner's requests: `acomplete` is a
+    coroutine on the process's shared loop (`contour.run.loop`), `complete`
+    its blocking form for ordinary threads. The HTTP library
     behind it is a wire (`contour.run.wire`: aiohttp, the default, or
     requests, `transport`); it keeps up to `pool_size` keep-alive
     connections: size it to the number of requests in flight (threads x
@@ -226,7 +230,8 @@ class ChatClient:
 
     def __init__(self, apibase: str, api_key: str | None = None, timeout: float = 600.0,
                  retry: RetryPolicy = RetryPolicy(), *, transport: str | None = None,
-                 pool_size: int = 16, sleep: Callable[[float], None] = time.sleep,
+                 pool_size: int = 16,
+                 sleep: Callable[[float], Awaitable[None] | None] = asyncio.sleep,
                  rng: random.Random | None = None, stream: bool = True,
                  max_time: float | None = None) -> None:
         if timeout <= 0:
@@ -327,6 +332,10 @@ class ChatClient:
     # -- completions --------------------------------------------------------
 
     def complete(self, body: dict[str, Any]) -> Completion:
+        """`acomplete`, from an ordinary thread (it runs on the shared loop)."""
+        return run_sync(self.acomplete(body))
+
+    async def acomplete(self, body: dict[str, Any]) -> Completion:
         """POST one chat completion, retrying transient failures; never raises for them.
 
         A body that cannot be serialised to JSON (NaN, a set) is the caller's
@@ -336,14 +345,15 @@ class ChatClient:
         attempts = 0
         while True:
             attempts += 1
-            outcome = self._attempt(body)
+            outcome = await self._attempt(body)
             retryable = outcome.error is not None and outcome.error["type"] in TRANSIENT_ERRORS
             if not retryable or attempts > self.retry.max_retries:
                 return Completion(outcome.response, outcome.error,
                                   time.monotonic() - start, attempts, outcome.timings)
-            self._sleep(self.retry.delay(attempts - 1, self._rng.random(), outcome.retry_after))
+            await pause(self._sleep, self.retry.delay(attempts - 1, self._rng.random(),
+                                                      outcome.retry_after))
 
-    def _attempt(self, body: dict[str, Any]) -> _Attempt:
+    async def _attempt(self, body: dict[str, Any]) -> _Attempt:
         url = self._completions_url
         if self.stream:
             payload, timeout = sse.streaming_body(body), self.timeout
@@ -352,7 +362,7 @@ class ChatClient:
             timeout = self.timeout if self.max_time is None else min(self.timeout, self.max_time)
         # The bytes requests' json= would send (NaN refused), for either wire.
         data = json.dumps(payload, allow_nan=False).encode("utf-8")
-        return self._judge(url, timeout, self._wire.post(
+        return self._judge(url, timeout, await self._wire.apost(
             url, data, self._headers, timeout=timeout, stream=self.stream, max_time=self.max_time))
 
     def _judge(self, url: str, timeout: float, reply: Reply) -> _Attempt:

@@ -1,6 +1,6 @@
 """Several OpenAI-compatible endpoints presented as one client.
 
-`EndpointPool.complete(body)` has the contract of `ChatClient.complete`
+`EndpointPool.acomplete(body)` has the contract of `ChatClient.acomplete`
 (never raises for server or network trouble; returns a `Completion`), so the
 engine does not know whether it talks to one server or to many:
 
@@ -30,15 +30,17 @@ same cached answer whatever endpoint produced it.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from contour.errors import ContourError
 from contour.masking import mask_url
+from contour.run.loop import pause, run_sync
 from contour.run.client import (CONNECTION, SERVER_ERROR, TIMEOUT, TRANSIENT_ERRORS, ChatClient,
                                 Completion, RetryPolicy, normalize_apibase)
 
@@ -96,11 +98,12 @@ class _Endpoint:
 
 
 class EndpointPool:
-    """`complete(body)` over several ChatClients; thread-safe; see the module doc."""
+    """`acomplete(body)` over several ChatClients; thread-safe; see the module doc.
+    Its counts are shared by the loop (requests) and probe threads, hence the lock."""
 
     def __init__(self, clients: Sequence[ChatClient], retry: RetryPolicy = RetryPolicy(), *,
                  drain_after: int = 3, probe_interval_s: float = 10.0,
-                 sleep: Callable[[float], None] = time.sleep,
+                 sleep: Callable[[float], Awaitable[None] | None] = asyncio.sleep,
                  clock: Callable[[], float] = time.monotonic,
                  rng: random.Random | None = None) -> None:
         if not clients:
@@ -145,6 +148,9 @@ class EndpointPool:
     # -- completions ----------------------------------------------------------
 
     def complete(self, body: dict[str, Any]) -> Completion:
+        return run_sync(self.acomplete(body))
+
+    async def acomplete(self, body: dict[str, Any]) -> Completion:
         start = self._clock()
         attempts = charged = 0
         free_left = len(self._endpoints)
@@ -153,7 +159,7 @@ class EndpointPool:
             endpoint = self._acquire(avoid=previous)
             attempts += 1
             try:
-                outcome = endpoint.client.complete(body)
+                outcome = await endpoint.client.acomplete(body)
             except BaseException:
                 self._release(endpoint, None)
                 raise
@@ -168,7 +174,7 @@ class EndpointPool:
                 if charged > self.retry.max_retries:
                     return Completion(None, error, self._clock() - start, attempts)
                 if not self._other_up(endpoint):
-                    self._sleep(self.retry.delay(charged - 1, self._rng.random()))
+                    await pause(self._sleep, self.retry.delay(charged - 1, self._rng.random()))
             previous = endpoint
 
     def _acquire(self, avoid: _Endpoint | None) -> _Endpoint:

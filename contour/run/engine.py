@@ -1,12 +1,16 @@
 """The online engine: steps of (point, round) sent to a server, scored, recorded.
 
-Concurrency: `threads` step workers and one pool of threads x parallel
-request threads shared by the whole run, so at most threads x parallel
-requests are in flight. A step builds its tests, looks up and claims all
-their cache keys in one query and one transaction, records its cache hits
-on the spot in one write, and hands the rest to the request pool; responses
-reach the cache through its writer thread (committed in batches, each with
-its claim's release). A record becomes a dict once, shallowly.
+Concurrency: `threads` step threads, and the requests as coroutines on the
+process's one event loop (`contour.run.loop`) under one semaphore of
+threads x parallel slots shared by the whole run, so at most threads x
+parallel requests are in flight. A step thread builds its tests, looks up
+and claims all their cache keys in one query and one transaction, records
+its cache hits on the spot in one write, hands the rest to the loop in one
+call, and scores and writes each sample's records as they come back (all
+that are back in one write). No thread waits on a socket: a request costs
+a task, not a thread and two hand-offs. Responses reach the cache through
+its writer thread (committed in batches, each with its claim's release).
+A record becomes a dict once, shallowly.
 
 Adaptive precision: when a round of a point completes, the next round is
 scheduled unless `contour.run.adaptive.stop_reason` says stop (round limit,
@@ -34,6 +38,7 @@ Resume: see `contour.run.resume`.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import random
@@ -44,6 +49,7 @@ from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import Any
 
 import click
@@ -59,7 +65,8 @@ from contour.results.manifest import build_manifest, run_fingerprint
 from contour.spec.checks import record_short_points, samples_per_point
 from contour.spec.manifold import Point
 from contour.results.writer import RecordWriter, records_path, write_json_atomic
-from contour.run.fetch import CompletionFetcher, Fetched, Found
+from contour.run.fetch import CompletionFetcher, Fetched, Found, held_claims
+from contour.run.loop import submit
 from contour.run.plan import OnlineSettings, SampleError, Step, build_record, failed_record, record_key
 from contour.run.progress import Progress
 from contour.results.schema import MANIFEST_FILE, STATS_FILE, ResultRecord
@@ -69,7 +76,7 @@ from contour.run.livestats import RunStats
 from contour.run.sampling import Draw, plan_draws, sample_identity
 from contour.run.shard import Shard, shard_mode, shard_points
 from contour.run.stepbatch import fetch_step
-from contour.run.transport import BatchTransport, Transport, describe, open_transport
+from contour.run.transport import AsyncTransport, BatchTransport, Transport, describe, open_transport
 
 ONLINE_MODE = {"online": True}
 
@@ -144,6 +151,17 @@ class _FailFast(ContourError):
     """A sample could not be generated or rendered under --fail-fast."""
 
 
+@dataclass
+class _Sending:
+    """A sample whose draws are not all cached: what the cache said, and the claims it holds."""
+
+    sample: int
+    template: ResultRecord
+    draws: list[Draw]
+    found: dict[str, Found]
+    claims: dict[int, Claim]     # by completion; left ones are released by the step thread
+
+
 class Engine:
     """Built whole: the folder exists and is locked, the server was checked, the cache is open."""
 
@@ -172,8 +190,11 @@ class Engine:
         self.finished, self.dropped, self.started = earlier.kept, earlier.retried, earlier.started
         self.writer = RecordWriter(records_path(folder))
         self.progress = Progress(0, enabled=not options.quiet, heartbeat_s=options.heartbeat or None)
-        self.fetcher = CompletionFetcher(client, cache, sending=self.progress.sending)
-        self._requests: ThreadPoolExecutor | None = None    # the run's request threads
+        # HTTP transports' requests; a batching one gets whole steps (`_run_batch`).
+        self.fetcher = (CompletionFetcher(client, cache, sending=self.progress.sending)
+                        if isinstance(client, AsyncTransport) else None)
+        # The run's requests in flight, over all steps (a semaphore on the shared loop).
+        self._slots = asyncio.Semaphore(options.threads * options.parallel)
 
     # -- the work --------------------------------------------------------
     def _keep(self, record: dict[str, Any]) -> None:
@@ -188,8 +209,6 @@ class Engine:
             self._announce(step)
         running: dict[Future, Step] = {}
         pool = ThreadPoolExecutor(self.options.threads, thread_name_prefix="step")
-        self._requests = ThreadPoolExecutor(self.options.threads * self.options.parallel,
-                                            thread_name_prefix="req")
         try:
             while queue or running:
                 while queue and len(running) < self.options.threads and not self.stop.is_set():
@@ -212,10 +231,8 @@ class Engine:
         except BaseException:
             self.stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
-            self._requests.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
-        self._requests.shutdown(wait=True)
         self.cache.flush()
 
     def _missing(self, step: Step, sample: int) -> list[int]:
@@ -234,7 +251,8 @@ class Engine:
         if isinstance(self.client, BatchTransport):
             self._run_batch(self.client, step, todo)
             return
-            return
+        fetcher = self.fetcher
+        assert fetcher is not None
         planned: list[tuple[int, ResultRecord, list[Draw]]] = []
         stopped: _FailFast | None = None
         for sample in todo:
@@ -248,10 +266,10 @@ class Engine:
                 planned.append((sample, *got))
         # One query and one claim transaction for the whole step.
         started = time.monotonic()
-        found = self.fetcher.lookup([d for _, _, draws in planned for d in draws])
+        found = fetcher.lookup([d for _, _, draws in planned for d in draws])
         looked_up_s = time.monotonic() - started
         hits: list[ResultRecord] = []
-        to_send: list[tuple[int, ResultRecord, list[Draw], dict[str, Found]]] = []
+        to_send: list[_Sending] = []
         given: set[str] = set()
         for sample, template, draws in planned:
             values = [found.get(d.key) for d in draws]
@@ -268,28 +286,70 @@ class Engine:
                 mine[d.key] = None if isinstance(v, Claim) and d.key in given else v
                 if isinstance(v, Claim):
                     given.add(d.key)
-            to_send.append((sample, template, draws, mine))
-        futures: list[Future] = []
+            to_send.append(_Sending(sample, template, draws, mine, held_claims(draws, mine)))
         try:
             self._finish_many(hits)     # a step's cache hits: one write
-            assert self._requests is not None
-            for sample, template, draws, mine in to_send:
-                futures.append(self._requests.submit(self._run_sample, step, sample, template,
-                                                     draws, mine, looked_up_s))
-        except BaseException:
-            for _, _, draws, mine in to_send[len(futures):]:   # never sent: give their claims back
-                self._release(mine, draws)
-            raise
-        for future in futures:
-            future.result()
+            if to_send:
+                self._send(fetcher, step, to_send, looked_up_s)
+        finally:
+            for sending in to_send:     # claims not stored: failed, or never sent
+                fetcher.release(sending.claims)
         if stopped is not None:
             raise stopped
 
-    def _release(self, found: dict[str, Found], draws: list[Draw]) -> None:
-        for d in draws:
-            claim = found.get(d.key)
-            if isinstance(claim, Claim):
-                self.cache.release(claim)
+    def _send(self, fetcher: CompletionFetcher, step: Step, to_send: list[_Sending],
+              looked_up_s: float) -> None:
+        """The step's samples as coroutines on the shared loop, at most threads x
+        parallel requests in flight in the whole run; each sample's records are
+        written as soon as it is back (several in one write when several are)."""
+        back: SimpleQueue[tuple[_Sending, list[Fetched] | BaseException]] = SimpleQueue()
+
+        async def one(sending: _Sending) -> None:
+            outcome: list[Fetched] | BaseException = []
+            try:
+                async with self._slots:
+                    if not self.stop.is_set():
+                        outcome = await fetcher.afetch(
+                            sending.draws, sending.found, sending.claims, self.stop, looked_up_s,
+                            lambda c: record_key(step.point, sending.sample, c))
+            except BaseException as exc:    # noqa: BLE001 - handed to the step thread
+                outcome = exc
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+            finally:
+                back.put((sending, outcome))
+
+        async def every_sample() -> None:
+            await asyncio.gather(*(one(s) for s in to_send))
+
+        running = submit(every_sample())
+        left = len(to_send)
+        try:
+            while left:
+                try:
+                    arrived = [back.get(timeout=1.0)]
+                except Empty:
+                    if running.done():
+                        break   # cancelled: nothing more comes back
+                    continue
+                while True:
+                    try:
+                        arrived.append(back.get_nowait())
+                    except Empty:
+                        break
+                left -= len(arrived)
+                records: list[ResultRecord] = []
+                for sending, outcome in arrived:
+                    if isinstance(outcome, asyncio.CancelledError):
+                        continue
+                    if isinstance(outcome, BaseException):
+                        raise outcome
+                    fetcher.release(sending.claims)
+                    records += self._scored(step, sending.sample, sending.template, outcome)
+                self._finish_many(records)
+        except BaseException:
+            running.cancel()
+            raise
 
     def _plan(self, step: Step, sample: int) -> tuple[ResultRecord, list[Draw]] | None:
         """The record template and the missing draws of a sample; None after
@@ -332,18 +392,6 @@ class Engine:
             if self.failure is None:
                 self.failure = exc
         self.stop.set()
-
-    def _run_sample(self, step: Step, sample: int, template: ResultRecord, draws: list[Draw],
-                    found: dict[str, Found], looked_up_s: float) -> None:
-        if self.stop.is_set():
-            self._release(found, draws)
-            return
-        try:
-            fetched = self.fetcher.fetch(draws, self.stop, found, looked_up_s,
-                                         lambda c: record_key(step.point, sample, c))
-            self._finish_many(self._scored(step, sample, template, fetched))
-        except BaseException as exc:    # noqa: BLE001 - handed to the main thread, which stops the run
-            self._fail(exc)
 
     def _scored(self, step: Step, sample: int, template: ResultRecord,
                 fetched: Iterable[Fetched]) -> list[ResultRecord]:

@@ -1,8 +1,9 @@
 """Getting the draws of one test: from the cache, else from the server.
 
-`CompletionFetcher.fetch(draws)` looks up every draw's cache key and claims
-the missing ones in one query and one transaction (`lookup`, which the
-engine calls once for a whole step), sends the claimed ones in batches
+`CompletionFetcher.lookup(draws)` looks up every draw's cache key and claims
+the missing ones in one query and one transaction (the engine calls it once
+for a whole step); `afetch(draws, ...)`, a coroutine on the shared loop,
+sends the claimed ones in batches
 (`contour.run.sampling.batches`; streamed or not, an `n`-request's choices
 come apart by index), and hands each completion to the cache's writer
 (`ResponseCache.store`), which commits it and releases its claim in one
@@ -21,6 +22,7 @@ Whether the server honours `n` is learned from its replies, once per run:
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from contextlib import nullcontext
@@ -30,7 +32,7 @@ from typing import Any, Callable, ContextManager, Sequence
 from contour.run.cache import Claim, ResponseCache
 from contour.run.client import CLIENT_ERROR
 from contour.run.sampling import Draw, batch_body, batches, split_response
-from contour.run.transport import Transport
+from contour.run.transport import AsyncTransport
 from contour.run.stream import NO_TIMINGS, StreamTimings
 
 # What the cache said about a draw's key: its response, a Claim to send it,
@@ -52,7 +54,7 @@ class Fetched:
 
 
 class CompletionFetcher:
-    def __init__(self, client: Transport, cache: ResponseCache, use_n: bool = True,
+    def __init__(self, client: AsyncTransport, cache: ResponseCache, use_n: bool = True,
                  sending: Callable[[str], ContextManager[Any]] | None = None):
         self.client = client
         self.cache = cache
@@ -64,60 +66,61 @@ class CompletionFetcher:
         """Every draw's key looked up, the missing ones claimed (one query, one transaction)."""
         return self.cache.lookup_many([d.key for d in draws])
 
-    def fetch(self, draws: Sequence[Draw], stop: threading.Event | None = None,
-              found: dict[str, Found] | None = None, looked_up_s: float = 0.0,
-              label: Callable[[int], str] | None = None) -> list[Fetched]:
+    async def afetch(self, draws: Sequence[Draw], found: dict[str, Found], claims: dict[int, Claim],
+                     stop: threading.Event | None = None, looked_up_s: float = 0.0,
+                     label: Callable[[int], str] | None = None) -> list[Fetched]:
         """Results in the order of `draws`; after `stop` is set, unsent draws are
-        left out. `found`: their `lookup`, when the caller made it already;
+        left out. Runs on the shared loop.
+
+        `found`: the draws' `lookup`; `claims`: the claims among it, by
+        completion (`held_claims`). A claim whose response goes to the cache
+        leaves `claims` (the cache's writer releases it with the commit); one
+        taken over from another sender joins it. The caller releases what is
+        left (`release`), off the loop: a release is a blocking SQLite write.
         `label`: a completion's name while its request is in flight (default: its key)."""
         named: Callable[[Draw], str] = (lambda d: d.key) if label is None else (lambda d: label(d.completion))
-        started = time.monotonic()
-        if found is None:
-            found = self.lookup(draws)
-            looked_up_s = time.monotonic() - started
         results: dict[int, Fetched] = {}
-        claims: dict[int, Claim] = {}
         waiting: list[Draw] = []
-        try:
-            for draw in draws:
-                got = found.get(draw.key)
-                if isinstance(got, Claim):
-                    claims[draw.completion] = got
-                elif got is None:
-                    waiting.append(draw)
-                else:
-                    results[draw.completion] = Fetched(draw, got, None, 0, True, looked_up_s)
-            self._send_claimed([d for d in draws if d.completion in claims], claims, results, stop, named)
-            for draw in waiting:
-                # Another sender holds it: wait for its value, or take it over.
-                if stop is not None and stop.is_set():
-                    break
-                waited = time.monotonic()
-                got = self.cache.get_or_claim(draw.key)
-                if isinstance(got, Claim):
-                    claims[draw.completion] = got
-                    self._send_claimed([draw], claims, results, stop, named)
-                else:
-                    results[draw.completion] = Fetched(draw, got, None, 0, True,
-                                                       time.monotonic() - waited)
-        finally:
-            problem: BaseException | None = None
-            for claim in claims.values():
-                try:
-                    self.cache.release(claim)
-                except BaseException as exc:    # noqa: BLE001 - release the rest, raise the first
-                    problem = problem or exc
-            if problem is not None:
-                raise problem
+        for draw in draws:
+            got = found.get(draw.key)
+            if got is None:
+                waiting.append(draw)
+            elif not isinstance(got, Claim):
+                results[draw.completion] = Fetched(draw, got, None, 0, True, looked_up_s)
+        await self._send_claimed([d for d in draws if d.completion in claims], claims, results, stop,
+                                 named)
+        for draw in waiting:
+            # Another sender holds it: wait for its value (polling, off the loop), or take it over.
+            if stop is not None and stop.is_set():
+                break
+            waited = time.monotonic()
+            got = await asyncio.to_thread(self.cache.get_or_claim, draw.key)
+            if isinstance(got, Claim):
+                claims[draw.completion] = got
+                await self._send_claimed([draw], claims, results, stop, named)
+            else:
+                results[draw.completion] = Fetched(draw, got, None, 0, True, time.monotonic() - waited)
         return [results[d.completion] for d in draws if d.completion in results]
 
-    def _send_claimed(self, pending: list[Draw], claims: dict[int, Claim],
-                      results: dict[int, Fetched], stop: threading.Event | None,
-                      named: Callable[[Draw], str]) -> None:
+    def release(self, claims: dict[int, Claim]) -> None:
+        """Give back every claim left in `claims` (all are tried; the first failure is raised)."""
+        problem: BaseException | None = None
+        for claim in claims.values():
+            try:
+                self.cache.release(claim)
+            except BaseException as exc:    # noqa: BLE001 - release the rest, raise the first
+                problem = problem or exc
+        claims.clear()
+        if problem is not None:
+            raise problem
+
+    async def _send_claimed(self, pending: list[Draw], claims: dict[int, Claim],
+                            results: dict[int, Fetched], stop: threading.Event | None,
+                            named: Callable[[Draw], str]) -> None:
         for batch in batches(pending, self.n_supported is not False):
             if stop is not None and stop.is_set():
                 break
-            for fetched in self._send(batch, named):
+            for fetched in await self._send(batch, named):
                 if fetched.response is not None:
                     # Committed with its claim's release, in the writer's next batch.
                     c = fetched.draw.completion
@@ -125,17 +128,17 @@ class CompletionFetcher:
                     claims.pop(c, None)
                 results[fetched.draw.completion] = fetched
 
-    def _single(self, draw: Draw, named: Callable[[Draw], str]) -> Fetched:
+    async def _single(self, draw: Draw, named: Callable[[Draw], str]) -> Fetched:
         with self._sending(named(draw)):
-            done = self.client.complete(draw.body)
+            done = await self.client.acomplete(draw.body)
         return Fetched(draw, done.response, done.error, done.attempts, False, done.latency_s,
                        done.timings)
 
-    def _send(self, batch: list[Draw], named: Callable[[Draw], str]) -> list[Fetched]:
+    async def _send(self, batch: list[Draw], named: Callable[[Draw], str]) -> list[Fetched]:
         if len(batch) == 1 or self.n_supported is False:
-            return [self._single(d, named) for d in batch]
+            return [await self._single(d, named) for d in batch]
         with self._sending(named(batch[0])):
-            done = self.client.complete(batch_body(batch))
+            done = await self.client.acomplete(batch_body(batch))
         if done.response is not None:
             parts = split_response(done.response, batch)
             out = [Fetched(d, part, None, done.attempts if i == 0 else 0, False, done.latency_s,
@@ -144,17 +147,22 @@ class CompletionFetcher:
             missing = [d for d, part in zip(batch, parts) if part is None]
             if missing:
                 self.n_supported = False
-                return out + [self._single(d, named) for d in missing]
+                return out + [await self._single(d, named) for d in missing]
             self.n_supported = True
             return out
         error = done.error or {"type": "unknown", "message": "no response"}
         if error["type"] == CLIENT_ERROR and self.n_supported is None:
-            first = self._single(batch[0], named)
+            first = await self._single(batch[0], named)
             first.attempts += done.attempts
             if first.response is not None:
                 self.n_supported = False
-                return [first] + [self._single(d, named) for d in batch[1:]]
+                return [first] + [await self._single(d, named) for d in batch[1:]]
             return [first] + [Fetched(d, None, error, 0, False, done.latency_s, done.timings)
                               for d in batch[1:]]
         return [Fetched(d, None, error, done.attempts if i == 0 else 0, False, done.latency_s,
                         done.timings) for i, d in enumerate(batch)]
+
+
+def held_claims(draws: Sequence[Draw], found: dict[str, Found]) -> dict[int, Claim]:
+    """The claims a lookup won for these draws, by completion."""
+    return {d.completion: got for d in draws if isinstance(got := found.get(d.key), Claim)}

@@ -2,8 +2,10 @@
 
 Three transports share one interface (`Transport`): a `ChatClient` for one
 HTTP endpoint, an `EndpointPool` for several, and `InProcessVLLM` for
-`--engine vllm`. A transport that also has `complete_batch(bodies)`
-(`BatchTransport`) is handed a whole step at once by the engine.
+`--engine vllm`. The HTTP ones also have the coroutine `acomplete(body)`
+(`AsyncTransport`): the engine's requests run on one event loop. A
+transport that has `complete_batch(bodies)` instead (`BatchTransport`) is
+handed a whole step at once.
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ class Transport(Protocol):
     def max_model_len(self, name: str) -> int | None: ...
     def complete(self, body: dict[str, Any]) -> Completion: ...
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class AsyncTransport(Transport, Protocol):
+    """An HTTP transport: the engine sends its requests as coroutines on the shared loop."""
+
+    async def acomplete(self, body: dict[str, Any]) -> Completion: ...
 
 
 @runtime_checkable

@@ -11,7 +11,8 @@ back, as a `Reply`. Two wires exist, chosen with ``--transport``:
   the CPU of the requests wire (no urllib3 machinery, no thread per socket),
   which is what lets the runner keep a fast server busy on a small machine.
 - ``requests`` (`RequestsWire`): requests + urllib3, blocking, one thread per
-  request in flight. The long-proven path, kept selectable.
+  request in flight (its `apost` hands the call to a pool of `pool_size`
+  threads). The long-proven path, kept selectable.
 
 Both read a streamed body through the same `contour.run.stream.StreamReader`,
 so they accept, assemble and time streams identically, and both map their
@@ -21,8 +22,11 @@ client's and the stream's I/O tests over both).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Protocol
@@ -62,6 +66,9 @@ class Reply:
 class Wire(Protocol):
     def post(self, url: str, payload: bytes, headers: dict[str, str], *, timeout: float,
              stream: bool, max_time: float | None) -> Reply: ...
+
+    async def apost(self, url: str, payload: bytes, headers: dict[str, str], *, timeout: float,
+                    stream: bool, max_time: float | None) -> Reply: ...
 
     def get(self, url: str, headers: dict[str, str], timeout: float) -> Reply: ...
 
@@ -151,6 +158,12 @@ class RequestsWire:
 
     def __init__(self, pool_size: int) -> None:
         self._session = _pooled_session(pool_size)
+        self._threads = ThreadPoolExecutor(pool_size, thread_name_prefix="requests")
+
+    async def apost(self, url: str, payload: bytes, headers: dict[str, str], *, timeout: float,
+                    stream: bool, max_time: float | None) -> Reply:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, functools.partial(
+            self.post, url, payload, headers, timeout=timeout, stream=stream, max_time=max_time))
 
     def post(self, url: str, payload: bytes, headers: dict[str, str], *, timeout: float,
              stream: bool, max_time: float | None) -> Reply:
@@ -196,3 +209,4 @@ class RequestsWire:
 
     def close(self) -> None:
         self._session.close()
+        self._threads.shutdown(wait=False, cancel_futures=True)

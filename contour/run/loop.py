@@ -1,0 +1,65 @@
+"""The process's one asyncio event loop, in one daemon thread.
+
+Every request of a run is a coroutine on this loop (`contour.run.client`,
+`contour.run.fetch`): a request in flight costs a task, not a thread, and the
+engine's step threads hand a whole step to the loop at once (`submit`)
+instead of one blocking call per request. Synchronous callers (the startup
+checks, tests, a probe thread) use `run_sync`.
+
+The loop is started on first use, and again in a forked child (which has
+the object but not the thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import threading
+from concurrent.futures import Future
+from typing import Any, Awaitable, Callable, Coroutine, TypeVar
+
+_T = TypeVar("_T")
+
+
+class _LoopThread:
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="contour-loop", daemon=True)
+        self.thread.start()
+
+
+_shared: _LoopThread | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_loop() -> asyncio.AbstractEventLoop:
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared.pid != os.getpid():
+            _shared = _LoopThread()
+        return _shared.loop
+
+
+def submit(coro: Coroutine[Any, Any, _T]) -> Future[_T]:
+    """Start `coro` on the shared loop; its concurrent Future (cancel() cancels the task)."""
+    return asyncio.run_coroutine_threadsafe(coro, shared_loop())
+
+
+def run_sync(coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run `coro` on the shared loop and wait for it; never call this from the loop itself."""
+    future = submit(coro)
+    try:
+        return future.result()
+    except BaseException:
+        future.cancel()     # an interrupted caller does not leave its request running
+        raise
+
+
+async def pause(sleep: Callable[[float], Awaitable[None] | None], seconds: float) -> None:
+    """Wait `seconds` with `sleep`, which is asyncio.sleep or a test's stand-in
+    (a plain function that records the wait and returns at once)."""
+    waited = sleep(seconds)
+    if inspect.isawaitable(waited):
+        await waited
