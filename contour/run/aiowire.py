@@ -126,6 +126,7 @@ class AiohttpWire:
             return Reply(unreachable=CONNECTION, reason=reason(exc))
 
 
+@lru_cache(maxsize=16)     # one or two timeouts per run, asked for on every request
 def _limits(timeout: float) -> aiohttp.ClientTimeout:
     # connect: also bounds the wait for a free connection of the pool, which
     # the requests wire never makes (it opens a surplus one); a request that

@@ -27,6 +27,7 @@ import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, ContextManager, Sequence
 
 from contour.run.cache import Claim, ResponseCache
@@ -55,11 +56,11 @@ class Fetched:
 
 class CompletionFetcher:
     def __init__(self, client: AsyncTransport, cache: ResponseCache, use_n: bool = True,
-                 sending: Callable[[str], ContextManager[Any]] | None = None):
+                 sending: Callable[[Callable[[], str]], ContextManager[Any]] | None = None):
         self.client = client
         self.cache = cache
         self.n_supported: bool | None = None if use_n else False
-        # Marks a request in flight (the progress heartbeat); label: its first key.
+        # Marks a request in flight (the progress heartbeat), named lazily.
         self._sending = sending or (lambda label: nullcontext())
 
     def lookup(self, draws: Sequence[Draw]) -> dict[str, Found]:
@@ -78,7 +79,8 @@ class CompletionFetcher:
         taken over from another sender joins it. The caller releases what is
         left (`release`), off the loop: a release is a blocking SQLite write.
         `label`: a completion's name while its request is in flight (default: its key)."""
-        named: Callable[[Draw], str] = (lambda d: d.key) if label is None else (lambda d: label(d.completion))
+        named: Callable[[Draw], Callable[[], str]] = (
+            (lambda d: partial(str, d.key)) if label is None else (lambda d: partial(label, d.completion)))
         results: dict[int, Fetched] = {}
         waiting: list[Draw] = []
         for draw in draws:
@@ -116,7 +118,7 @@ class CompletionFetcher:
 
     async def _send_claimed(self, pending: list[Draw], claims: dict[int, Claim],
                             results: dict[int, Fetched], stop: threading.Event | None,
-                            named: Callable[[Draw], str]) -> None:
+                            named: Callable[[Draw], Callable[[], str]]) -> None:
         for batch in batches(pending, self.n_supported is not False):
             if stop is not None and stop.is_set():
                 break
@@ -128,13 +130,13 @@ class CompletionFetcher:
                     claims.pop(c, None)
                 results[fetched.draw.completion] = fetched
 
-    async def _single(self, draw: Draw, named: Callable[[Draw], str]) -> Fetched:
+    async def _single(self, draw: Draw, named: Callable[[Draw], Callable[[], str]]) -> Fetched:
         with self._sending(named(draw)):
             done = await self.client.acomplete(draw.body)
         return Fetched(draw, done.response, done.error, done.attempts, False, done.latency_s,
                        done.timings)
 
-    async def _send(self, batch: list[Draw], named: Callable[[Draw], str]) -> list[Fetched]:
+    async def _send(self, batch: list[Draw], named: Callable[[Draw], Callable[[], str]]) -> list[Fetched]:
         if len(batch) == 1 or self.n_supported is False:
             return [await self._single(d, named) for d in batch]
         with self._sending(named(batch[0])):

@@ -22,8 +22,7 @@ import os
 import sys
 import threading
 import time
-from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable
 
 from tqdm import tqdm
 
@@ -54,7 +53,7 @@ class Progress:
         self._bar = tqdm(total=total, file=self.stream, unit="req", dynamic_ncols=True) if self.tty else None
         # In-flight requests: ticket -> (started, label). Dicts keep insertion
         # order, so the first entry is always the oldest.
-        self._in_flight: dict[int, tuple[float, str]] = {}
+        self._in_flight: dict[int, tuple[float, str | Callable[[], str]]] = {}
         self._tickets = itertools.count()
         self._last_completion = self._started
         self._last_beat = self._started
@@ -66,15 +65,11 @@ class Progress:
                                             daemon=True)
             self._beater.start()
 
-    @contextmanager
-    def sending(self, label: str) -> Iterator[None]:
-        """Marks one request as in flight for the heartbeat while the block runs."""
-        ticket = next(self._tickets)
-        self._in_flight[ticket] = (self._clock(), label)     # one dict op: atomic under the GIL
-        try:
-            yield
-        finally:
-            self._in_flight.pop(ticket, None)
+    def sending(self, label: str | Callable[[], str]) -> _InFlight:
+        """Marks one request as in flight for the heartbeat while the `with` block
+        runs. `label` names it, or makes its name when a heartbeat needs it (most
+        requests finish long before one does)."""
+        return _InFlight(self._in_flight, next(self._tickets), self._clock, label)
 
     def heartbeat(self) -> str | None:
         """The heartbeat line due now, if any (and marks it printed)."""
@@ -92,8 +87,10 @@ class Progress:
         oldest = flying[0] if flying else None
         if oldest is None:
             return f"waiting: no request in flight; last completion {since:.0f}s ago"
+        started, label = oldest
+        name = label() if callable(label) else label
         return (f"waiting: {count} request{'s' if count != 1 else ''} in flight, oldest "
-                f"{now - oldest[0]:.0f}s ({oldest[1]}); last completion {since:.0f}s ago")
+                f"{now - started:.0f}s ({name}); last completion {since:.0f}s ago")
 
     def _beat_loop(self) -> None:
         step = min(1.0, (self._heartbeat_s or 4.0) / 4)
@@ -149,3 +146,21 @@ class Progress:
                 self._bar.close()
             elif self.enabled:
                 self._print_line()
+
+
+class _InFlight:
+    """One request in the in-flight table while a `with` block runs (a plain
+    class: this runs once per request, where a generator-based context manager
+    costs several times more)."""
+
+    __slots__ = ("_table", "_ticket", "_clock", "_label")
+
+    def __init__(self, table: dict[int, Any], ticket: int, clock: Callable[[], float],
+                 label: str | Callable[[], str]) -> None:
+        self._table, self._ticket, self._clock, self._label = table, ticket, clock, label
+
+    def __enter__(self) -> None:
+        self._table[self._ticket] = (self._clock(), self._label)     # one dict op: atomic under the GIL
+
+    def __exit__(self, *exc: object) -> None:
+        self._table.pop(self._ticket, None)
