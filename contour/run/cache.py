@@ -47,7 +47,8 @@ protocol is the same, only amortised):
 - `lookup_many(keys)` looks up a whole step's keys in one query and claims
   every missing, unclaimed one in one transaction;
 - `store(key, value, claim)` hands a response to a writer thread that
-  commits many responses per transaction and deletes their claims in that
+  commits many responses per transaction (it waits 10 ms after the first
+  one, so a busy run commits a few dozen at a time) and deletes their claims in that
   same transaction, so "value before release" holds atomically. `flush()`
   waits until everything handed over is committed; `close()` flushes. A
   failed batch (a full disk) forgets its claims as `release` does, and the
@@ -120,6 +121,7 @@ _BUSY_RETRIES = 5
 _POLL_FIRST_S = 0.002
 _POLL_MAX_S = 0.1
 _BATCH_MAX = 512        # responses per write transaction
+_GATHER_S = 0.01        # the writer's wait after a first response, before it commits
 _SQL_VARS = 500         # keys per IN (...) query, under SQLite's variable limit
 
 
@@ -404,6 +406,10 @@ class ResponseCache:
         while True:
             item = self._pending.get()
             batch = [item]
+            if item is not None:
+                # Let a batch gather: one commit and one wake-up for what
+                # arrives meanwhile, instead of one per response under load.
+                time.sleep(_GATHER_S)
             while item is not None and len(batch) < _BATCH_MAX:
                 try:
                     item = self._pending.get_nowait()

@@ -351,18 +351,20 @@ class Engine:
                     if running.done():
                         break   # cancelled: nothing more comes back
                     continue
-                while True:
-                    try:
-                        arrived.append(back.get_nowait())
-                    except Empty:
-                        break
-                left -= len(arrived)
-                for sending, outcome in arrived:
-                    if isinstance(outcome, BaseException) and \
-                            not isinstance(outcome, asyncio.CancelledError):
-                        raise outcome
-                    fetcher.release(sending.claims)
                 with self._cpu:
+                    # Drained once the turn to compute has come: whatever
+                    # arrived while waiting for it goes into the same write.
+                    while True:
+                        try:
+                            arrived.append(back.get_nowait())
+                        except Empty:
+                            break
+                    left -= len(arrived)
+                    for sending, outcome in arrived:
+                        if isinstance(outcome, BaseException) and \
+                                not isinstance(outcome, asyncio.CancelledError):
+                            raise outcome
+                        fetcher.release(sending.claims)
                     self._finish_many([record for sending, outcome in arrived
                                        if not isinstance(outcome, BaseException)
                                        for record in self._scored(step, sending.sample,
