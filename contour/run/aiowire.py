@@ -20,8 +20,8 @@ Semantics are those of `contour.run.wire.RequestsWire`, exactly:
   one waits at most the timeout.
 
 The loop is the process's shared one (`contour.run.loop`). `apost` runs on
-it; `post`/`get` are called from ordinary threads and block until the loop
-has the answer.
+it; `get` (the model list) is called from ordinary threads and blocks until
+the loop has the answer.
 """
 
 from __future__ import annotations
@@ -70,11 +70,6 @@ class AiohttpWire:
         connector = aiohttp.TCPConnector(limit=pool_size, limit_per_host=0)
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                      timeout=aiohttp.ClientTimeout(total=None))
-
-    def post(self, url: str, payload: bytes, headers: dict[str, str], *, timeout: float,
-             stream: bool, max_time: float | None) -> Reply:
-        return run_sync(self.apost(url, payload, headers, timeout=timeout, stream=stream,
-                                   max_time=max_time))
 
     def get(self, url: str, headers: dict[str, str], timeout: float) -> Reply:
         target, headers = _credentials(url, headers)

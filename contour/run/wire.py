@@ -64,9 +64,6 @@ class Reply:
 
 
 class Wire(Protocol):
-    def post(self, url: str, payload: bytes, headers: dict[str, str], *, timeout: float,
-             stream: bool, max_time: float | None) -> Reply: ...
-
     async def apost(self, url: str, payload: bytes, headers: dict[str, str], *, timeout: float,
                     stream: bool, max_time: float | None) -> Reply: ...
 
