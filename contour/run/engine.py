@@ -310,9 +310,7 @@ class Engine:
                 to_send.append(_Sending(sample, template, draws, mine, held_claims(draws, mine)))
             self._finish_many(hits)     # a step's cache hits: one write
         except BaseException:
-            for claim in found.values():
-                if isinstance(claim, Claim):
-                    self.cache.release(claim)
+            fetcher.release({key: v for key, v in found.items() if isinstance(v, Claim)})
             raise
         return to_send, looked_up_s, stopped
 

@@ -104,8 +104,9 @@ class CompletionFetcher:
                 results[draw.completion] = Fetched(draw, got, None, 0, True, time.monotonic() - waited)
         return [results[d.completion] for d in draws if d.completion in results]
 
-    def release(self, claims: dict[int, Claim]) -> None:
-        """Give back every claim left in `claims` (all are tried; the first failure is raised)."""
+    def release(self, claims: dict[Any, Claim]) -> None:
+        """Give back every claim left in `claims` and empty it (all are tried;
+        the first failure is raised)."""
         problem: BaseException | None = None
         for claim in claims.values():
             try:
