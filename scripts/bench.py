@@ -141,9 +141,12 @@ def _contour_client(apibase: str, concurrency: int, requests: int, extra: list[s
     import json
 
     from contour.run.options import RunOptions, run
-    # Imported before the clock starts, as the other clients' libraries are.
+    # Imported before the clock starts, as the other clients' libraries are
+    # (the task modules too: they are Contour's library code).
     import contour.run.engine  # noqa: F401
     import contour.run.endpoints  # noqa: F401
+    from contour.tasks.registry import task_names
+    task_names()
     if not any(e == "--transport=requests" for e in extra):
         import contour.run.aiowire  # noqa: F401
 

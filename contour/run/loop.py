@@ -7,7 +7,11 @@ instead of one blocking call per request. Synchronous callers (the startup
 checks, tests, a probe thread) use `run_sync`.
 
 The loop is started on first use, and again in a forked child (which has
-the object but not the thread).
+the object but not the thread). It is uvloop's where uvloop is installed
+(a dependency everywhere but Windows, which uvloop does not support): on
+the runner's benchmark it cut the CPU per request by about a fifth, and the
+loop's thread is what sets the pace of a run against a fast server
+(`scripts/bench.py runner`). `CONTOUR_LOOP=asyncio` picks the standard loop.
 """
 
 from __future__ import annotations
@@ -22,10 +26,21 @@ from typing import Any, Awaitable, Callable, Coroutine, TypeVar
 _T = TypeVar("_T")
 
 
+def new_loop() -> asyncio.AbstractEventLoop:
+    if os.environ.get("CONTOUR_LOOP", "").lower() != "asyncio":
+        try:
+            import uvloop
+        except ImportError:     # not installed (Windows): the standard loop does the same job
+            pass
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 class _LoopThread:
     def __init__(self) -> None:
         self.pid = os.getpid()
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="contour-loop", daemon=True)
         self.thread.start()
 

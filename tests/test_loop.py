@@ -1,0 +1,57 @@
+"""The shared event loop: uvloop's where installed, the standard one on request."""
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import pytest
+
+from contour.run.loop import new_loop, run_sync, shared_loop
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _loop_class(env: dict[str, str]) -> str:
+    code = ("from contour.run.loop import shared_loop, run_sync\n"
+            "import asyncio\n"
+            "async def name():\n"
+            "    return type(asyncio.get_running_loop()).__module__\n"
+            "print(run_sync(name()))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_shared_loop_is_uvloop_where_installed():
+    pytest.importorskip("uvloop", reason="uvloop is not installed on this platform (Windows)")
+    assert _loop_class({}).startswith("uvloop")
+
+
+def test_contour_loop_asyncio_picks_the_standard_loop():
+    assert _loop_class({"CONTOUR_LOOP": "asyncio"}).startswith("asyncio")
+
+
+def test_run_sync_runs_on_the_loop_thread_and_returns_its_value():
+    async def where():
+        await asyncio.sleep(0)
+        return asyncio.get_running_loop()
+
+    assert run_sync(where()) is shared_loop()
+
+
+def test_run_sync_raises_what_the_coroutine_raises():
+    async def fails():
+        raise ValueError("from the loop")
+
+    with pytest.raises(ValueError, match="from the loop"):
+        run_sync(fails())
+
+
+def test_new_loop_is_a_working_event_loop():
+    loop = new_loop()
+    try:
+        assert loop.run_until_complete(asyncio.sleep(0, result=7)) == 7
+    finally:
+        loop.close()
