@@ -182,9 +182,9 @@ def test_coordinate_keys_are_the_json_of_the_whole_coordinate():
     cases = [{"b": True, "a": 1, "count": 4}, {"b": 1, "a": 1}, {"x": 0.0}, {"x": -0.0},
              {"w": "é\u2028", "n": None, "l": [1, True, {"z": "ü"}]}, {}]
     for params in cases:
-        for index in (0, 7, 123456):
-            key = coordinate_key("sample", 3, "arithmetic", 2, params, index)
-            assert key == plain("sample", 3, "arithmetic", 2, params, index)
+        for index, seed in ((0, 3), (7, 1), (7, True), (123456, 3)):
+            key = coordinate_key("sample", seed, "arithmetic", 2, params, index)
+            assert key == plain("sample", seed, "arithmetic", 2, params, index)
             stream = coordinate_rngs("sample", 3, "arithmetic", 2, params)
             assert stream(index).random() == coordinate_rng("sample", 3, "arithmetic", 2, params,
                                                             index).random()

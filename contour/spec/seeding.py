@@ -27,30 +27,33 @@ def coordinate_key(namespace: str, seed: int, task: str, version: int,
                           sort_keys=True, separators=(",", ":"))
     # The same text, from the point's JSON made once (json.dumps of a list is
     # its elements' JSON joined by ","; sort_keys applies inside each).
-    return (f"[{json.dumps(namespace)},{json.dumps(seed)},{json.dumps(task)},"
-            f"{json.dumps(version)},{point_json(params)},{index}]")
+    return f"{_key_head(namespace, seed, task, version)}{point_json(params)},{index}]"
 
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
+@lru_cache(maxsize=256, typed=True)     # typed: a seed of True is not the seed 1
+def _key_head(namespace: str, seed: int, task: str, version: int) -> str:
+    return f"[{json.dumps(namespace)},{json.dumps(seed)},{json.dumps(task)},{json.dumps(version)},"
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def point_json(params: Mapping[str, Any]) -> str:
     """The point's parameters without `count`, as compact JSON with sorted keys.
 
     Asked for several times per sample with the same few points, so it is
-    memoised on the parameters' values, with their types and float reprs
-    (True and 1, or 0.0 and -0.0, are equal keys but different JSON);
-    parameters holding lists or dicts are encoded each time."""
-    items = tuple(params.items())
-    if all(type(v) in _SCALARS for _, v in items):
-        return _point_json(tuple((k, type(v), v, repr(v) if type(v) is float else None)
-                                 for k, v in items))
-    return _encode_point(dict(items))
+    memoised on the parameters' values and their types (True and 1 are equal
+    keys but different JSON); parameters holding floats (0.0 and -0.0 are
+    equal too), lists or dicts are encoded each time."""
+    types = tuple(map(type, params.values()))
+    if _SCALARS.issuperset(types):
+        return _point_json(tuple(params.items()), types)
+    return _encode_point(dict(params))
 
 
 @lru_cache(maxsize=4096)
-def _point_json(typed: tuple[tuple[str, type, Any, str | None], ...]) -> str:
-    return _encode_point({k: v for k, _, v, _ in typed})
+def _point_json(items: tuple[tuple[str, Any], ...], types: tuple[type, ...]) -> str:
+    return _encode_point(dict(items))
 
 
 def _encode_point(params: dict[str, Any]) -> str:
