@@ -188,37 +188,3 @@ def test_coordinate_keys_are_the_json_of_the_whole_coordinate():
             stream = coordinate_rngs("sample", 3, "arithmetic", 2, params)
             assert stream(index).random() == coordinate_rng("sample", 3, "arithmetic", 2, params,
                                                             index).random()
-
-
-def test_a_short_point_check_that_crashes_stops_the_run_resumably(tmp_path, monkeypatch):
-    """The check runs beside the requests (contour.run.engine.Engine.check_short_points):
-    its failure is not lost with its thread; the run ends "stopped", and the
-    same command then finishes it."""
-    from dataclasses import replace
-
-    import pytest
-
-    import contour.run.engine as engine
-    from contour.run.options import RunOptions, run
-    from tests import faultserver as fs
-    from tests.runhelp import final_records
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("check broke")
-
-    options = RunOptions(config=str(_tiny_config(tmp_path)), template="zerocot-nosys",
-                         model=fs.DEFAULT_MODEL, sampler="greedy-2k", threads=1, parallel=1,
-                         cache=tmp_path / "cache.sqlite", output=tmp_path / "run", quiet=True)
-    with fs.FaultServer([]) as server:
-        options = replace(options, apibase=server.apibase)
-        monkeypatch.setattr(engine, "short_points", broken)
-        with pytest.raises(RuntimeError, match="check broke"):
-            run(options)
-        assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == "stopped"
-        monkeypatch.undo()
-        folder = run(options)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["status"] == "complete"
-    assert manifest["short_points"] == [
-        {"task": "000_brackets_open-1", "samples": 6, "distinct_tests": 2}]
-    assert len(final_records(folder)) == 12

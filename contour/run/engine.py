@@ -62,7 +62,7 @@ from contour.results.failures import is_transient
 from contour.results.tally import RecordClass
 from contour.exits import Interrupted
 from contour.results.manifest import build_manifest, run_fingerprint
-from contour.spec.checks import samples_per_point, short_points
+from contour.spec.checks import record_short_points, samples_per_point
 from contour.spec.manifold import Point
 from contour.results.writer import RecordWriter, records_path, write_json_atomic
 from contour.run.fetch import CompletionFetcher, Fetched, Found, held_claims
@@ -200,7 +200,6 @@ class Engine:
         # compute side by side only trade the GIL (measured: 8 step threads
         # computing at once spent 60% more CPU per record than one).
         self._cpu = threading.Lock()
-        self._short_check: threading.Thread | None = None
 
     # -- the work --------------------------------------------------------
     def _keep(self, record: dict[str, Any]) -> None:
@@ -496,33 +495,11 @@ class Engine:
                             missing[str(outcome.error_type)] += 1
         return missing
 
-    def check_short_points(self, samples: int) -> None:
-        """Name the points whose first `samples` samples cannot all be distinct
-        (manifest `short_points`, one note each), in a thread of its own beside
-        the first requests. It draws every test the run will ask for, which
-        the steps then find kept; done before the run, that held back its
-        first request by 90 ms on the runner's benchmark. `close` waits for it."""
-        def check() -> None:
-            try:
-                shorts = short_points(self.points, self.settings.seed, samples, keep=True)
-            except Exception as exc:    # noqa: BLE001 - a bug here stops the run, as in a step
-                self._fail(exc)
-                return
-            with self._lock:
-                self.manifest["short_points"] = [s.to_json() for s in shorts]
-            for short in shorts:
-                self.progress.note(f"note: {short.line()}")
-
-        self._short_check = threading.Thread(target=check, name="contour-short-points", daemon=True)
-        self._short_check.start()
-
     def write_manifest(self, status: str) -> None:
-        with self._lock:    # the short-point check may be adding its entry
-            self.manifest["status"] = status
-            if status != "running":
-                self.manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-            manifest = dict(self.manifest)
-        write_json_atomic(self.folder / MANIFEST_FILE, manifest)
+        self.manifest["status"] = status
+        if status != "running":
+            self.manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        write_json_atomic(self.folder / MANIFEST_FILE, self.manifest)
 
     def close(self, status: str) -> BaseException | None:
         """Close everything, then write `status` into the manifest. Returns the
@@ -530,10 +507,7 @@ class Engine:
         must still close): after one, a finished run's status becomes
         "stopped", or stays "running" when even the manifest cannot be
         written (a full disk); both are resumable."""
-        if self._short_check is not None:
-            self._short_check.join()
-        # A failure the run itself did not raise (the short-point check's, after the last step).
-        problem: BaseException | None = self.failure if status in ("complete", "incomplete") else None
+        problem: BaseException | None = None
         for part in (self.progress.close, self.writer.close, self.cache.close,
                      lambda: self.stats.write(final=True)):
             try:
@@ -610,6 +584,8 @@ def _run_claimed(settings: OnlineSettings, points: list[Point], options: OnlineO
     try:
         engine = Engine(settings, points, options, folder, client, cache, claimed.manifest)
         engine.manifest.update(sampling=sampling_entry(settings, options), **where)
+        notes = record_short_points(engine.manifest, points, settings.seed,
+                                    samples_per_point(settings.precision))
         engine.write_manifest("running")
     except BaseException:
         cache.close()
@@ -620,7 +596,8 @@ def _run_claimed(settings: OnlineSettings, points: list[Point], options: OnlineO
         resumed = (f" (resuming: {len(engine.finished)} records kept, "
                    f"{engine.dropped} failed ones to retry)" if engine.finished or engine.dropped else "")
         click.echo(f"run folder: {folder}{resumed}", err=True)
-    engine.check_short_points(samples_per_point(settings.precision))
+        for line in notes:
+            click.echo(line, err=True)
     try:
         engine.run()
     except (KeyboardInterrupt, Interrupted) as exc:

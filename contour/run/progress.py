@@ -99,11 +99,6 @@ class Progress:
             if line is not None:
                 self._write(line)
 
-    def note(self, line: str) -> None:
-        """Print a line of its own (above the bar on a terminal), unless disabled."""
-        if self.enabled:
-            self._write(line)
-
     def _write(self, line: str) -> None:
         if self._bar is not None:
             self._bar.write(line, file=self.stream)
