@@ -147,6 +147,13 @@ def open_cache(options: OnlineOptions) -> ResponseCache:
     return ResponseCache(options.cache, max_wait=worst + 60)
 
 
+# A step thread's wait, after a first sample is back, for others to record
+# with it: one wake-up and one write for several samples. On the runner's
+# benchmark (50 ms server, C=64) it cut the CPU per request by a tenth and
+# raised the request rate by 3-4%; an answer's record is at most this late.
+_GATHER_S = 0.005
+
+
 class _FailFast(ContourError):
     """A sample could not be generated or rendered under --fail-fast."""
 
@@ -349,6 +356,8 @@ class Engine:
                     if running.done():
                         break   # cancelled: nothing more comes back
                     continue
+                if left > 1:
+                    time.sleep(_GATHER_S)
                 with self._cpu:
                     # Drained once the turn to compute has come: whatever
                     # arrived while waiting for it goes into the same write.
