@@ -9,7 +9,7 @@ checks, tests, a probe thread) use `run_sync`.
 The loop is started on first use, and again in a forked child (which has
 the object but not the thread). It is uvloop's where uvloop is installed
 (a dependency everywhere but Windows, which uvloop does not support): on
-the runner's benchmark it cut the CPU per request by about a fifth, and the
+the runner's benchmark it cut the CPU per request by a tenth to a fifth, and the
 loop's thread is what sets the pace of a run against a fast server
 (`scripts/bench.py runner`). `CONTOUR_LOOP=asyncio` picks the standard loop.
 """

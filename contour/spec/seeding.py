@@ -51,7 +51,7 @@ def point_json(params: Mapping[str, Any]) -> str:
     return _encode_point(dict(params))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)     # `types` is only part of the key (True and 1 hash alike)
 def _point_json(items: tuple[tuple[str, Any], ...], types: tuple[type, ...]) -> str:
     return _encode_point(dict(items))
 

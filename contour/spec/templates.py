@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -32,18 +32,19 @@ class Template:
     path: Path
     source: str
     compiled: jinja2.Template
+    # jinja2's render() merges the template's globals (a ChainMap) into a new
+    # dict, and lists their names, for every call: a third of a render's
+    # cost. They are merged once, here, and each render gets a shared
+    # context built on that dict.
+    merged_globals: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # jinja2's render() merges the template's globals (a ChainMap) into a
-        # new dict, and lists their names, for every call: a third of a
-        # render's cost. They are merged once here, and each render gets a
-        # shared context built on that dict.
-        object.__setattr__(self, "_globals", dict(self.compiled.globals))
+        object.__setattr__(self, "merged_globals", dict(self.compiled.globals))
 
     def render(self, task: Task, params: Mapping[str, Any], test: Test) -> list[dict[str, str]]:
         compiled = self.compiled
         context = {
-            **self._globals,        # type: ignore[attr-defined]
+            **self.merged_globals,
             "task": {"name": task.name, "description": task.description,
                      "instructions": task.instructions},
             "test": test,
@@ -53,7 +54,7 @@ class Template:
             try:
                 text = compiled.environment.concat(compiled.root_render_func(new_context(
                     compiled.environment, compiled.name, compiled.blocks, context, shared=True,
-                    globals=self._globals)))    # type: ignore[attr-defined]
+                    globals=self.merged_globals)))
             except Exception:
                 # As jinja2's own render(): the template's line in the traceback.
                 compiled.environment.handle_exception()
