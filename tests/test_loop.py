@@ -1,4 +1,4 @@
-"""The shared event loop: uvloop's where installed, the standard one on request."""
+"""The shared event loop: the standard one, uvloop's on request."""
 
 import asyncio
 import os
@@ -24,13 +24,14 @@ def _loop_class(env: dict[str, str]) -> str:
     return done.stdout.strip()
 
 
-def test_the_shared_loop_is_uvloop_where_installed():
+def test_contour_loop_uvloop_picks_uvloop_where_installed():
     pytest.importorskip("uvloop", reason="uvloop is not installed on this platform (Windows)")
-    assert _loop_class({}).startswith("uvloop")
+    assert _loop_class({"CONTOUR_LOOP": "uvloop"}).startswith("uvloop")
 
 
-def test_contour_loop_asyncio_picks_the_standard_loop():
-    assert _loop_class({"CONTOUR_LOOP": "asyncio"}).startswith("asyncio")
+def test_the_shared_loop_is_the_standard_one_by_default():
+    env = {k: v for k, v in os.environ.items() if k != "CONTOUR_LOOP"}
+    assert _loop_class({**env, "CONTOUR_LOOP": ""}).startswith("asyncio")
 
 
 def test_run_sync_runs_on_the_loop_thread_and_returns_its_value():
