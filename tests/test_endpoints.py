@@ -65,6 +65,17 @@ def test_least_in_flight_spreads_concurrent_requests_evenly():
 
 
 @pytest.mark.usefixtures("each_transport")
+def test_a_pooled_completion_keeps_its_stream_timings():
+    """Time to first token and decode rate reach the record through the pool
+    as through one client (they were dropped there, so a run over several
+    endpoints had none)."""
+    with fs.FaultServer() as a, fs.FaultServer() as b:
+        endpoints, _ = pool(a, b)
+        done = [endpoints.complete(BODY) for _ in range(4)]
+    assert all(d.ok for d in done)
+    assert all(d.timings.ttft_s is not None and d.timings.ttft_s >= 0 for d in done)
+
+
 def test_failing_endpoint_is_drained_and_its_requests_go_elsewhere_at_once():
     with fs.FaultServer(default=fs.server_error()) as bad, fs.FaultServer() as good:
         endpoints, sleeps = pool(bad, good, drain_after=3, probe_interval_s=3600)

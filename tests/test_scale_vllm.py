@@ -109,6 +109,8 @@ def test_two_servers_both_answer_and_match_one_server(two_servers, tmp_path):
 
     one, two = records(tmp_path / "one"), records(tmp_path / "two")
     assert len(two) == quick_size() and by_key(two) == by_key(one)
+    # Streamed through the pool, every answer keeps its time to first token.
+    assert all(r["timings"]["ttft_s"] is not None for r in two if not r["cache_hit"])
     stats = json.loads((tmp_path / "two" / "stats.json").read_text())
     per = stats["endpoints"]
     assert per[a.base_url + "/v1"]["answered"] == a_sent and per[b.base_url + "/v1"]["answered"] == b_sent

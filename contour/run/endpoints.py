@@ -166,7 +166,8 @@ class EndpointPool:
             self._release(endpoint, outcome.error)
             error = outcome.error
             if error is None or error["type"] not in TRANSIENT_ERRORS:
-                return Completion(outcome.response, error, self._clock() - start, attempts)
+                return Completion(outcome.response, error, self._clock() - start, attempts,
+                                  outcome.timings)
             if endpoint.down and free_left > 0 and self._any_up():
                 free_left -= 1          # lost to a failing endpoint: send it elsewhere, uncharged
             else:
