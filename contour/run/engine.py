@@ -271,8 +271,9 @@ class Engine:
             if to_send:
                 self._send(fetcher, step, to_send, looked_up_s)
         finally:
-            for sending in to_send:     # claims not stored: failed, or never sent
-                fetcher.release(sending.claims)
+            # Claims not stored (failed, or never sent), every one tried even if one fails.
+            fetcher.release({(sending.sample, completion): claim for sending in to_send
+                             for completion, claim in sending.claims.items()})
         if stopped is not None:
             raise stopped
 

@@ -51,13 +51,9 @@ class Template:
             "examples": lambda n: example_tests(task, params, int(n), avoid=test),
         }
         try:
-            try:
-                text = compiled.environment.concat(compiled.root_render_func(new_context(
-                    compiled.environment, compiled.name, compiled.blocks, context, shared=True,
-                    globals=self.merged_globals)))
-            except Exception:
-                # As jinja2's own render(): the template's line in the traceback.
-                compiled.environment.handle_exception()
+            text = compiled.environment.concat(compiled.root_render_func(new_context(
+                compiled.environment, compiled.name, compiled.blocks, context, shared=True,
+                globals=self.merged_globals)))
         except (jinja2.TemplateError, TypeError) as exc:
             # TypeError: a filter such as tojson given an undefined variable.
             raise ContourError(f"template {self.path}: rendering failed: {exc}") from None
