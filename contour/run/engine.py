@@ -58,7 +58,7 @@ from contour.run.cache import Claim, ResponseCache
 from contour.run.adaptive import RoundCounts, stop_reason
 from contour.run.client import RetryPolicy
 from contour.errors import ContourError
-from contour.results.failures import is_transient
+from contour.results.failures import CONNECTION, is_transient
 from contour.results.tally import RecordClass
 from contour.exits import Interrupted
 from contour.results.manifest import build_manifest, run_fingerprint
@@ -345,19 +345,22 @@ class Engine:
                 back.put((sending, outcome))
 
         async def every_sample() -> None:
-            await asyncio.gather(*(one(s) for s in to_send))
+            # Every sample's own outcome, a cancelled one's too: without
+            # return_exceptions one cancelled sample would end the gather while
+            # the others are still in flight, and their records would be lost.
+            await asyncio.gather(*(one(s) for s in to_send), return_exceptions=True)
 
         running = submit(every_sample())
-        left = len(to_send)
+        waiting = {id(s): s for s in to_send}
         try:
-            while left:
+            while waiting:
                 try:
                     arrived = [back.get(timeout=1.0)]
                 except Empty:
                     if running.done():
-                        break   # cancelled: nothing more comes back
+                        break   # cancelled before some samples even started
                     continue
-                if left > 1:
+                if len(waiting) > 1:
                     time.sleep(_GATHER_S)
                 with self._cpu:
                     # Drained once the turn to compute has come: whatever
@@ -367,19 +370,37 @@ class Engine:
                             arrived.append(back.get_nowait())
                         except Empty:
                             break
-                    left -= len(arrived)
+                    records: list[ResultRecord] = []
                     for sending, outcome in arrived:
-                        if isinstance(outcome, BaseException) and \
-                                not isinstance(outcome, asyncio.CancelledError):
+                        del waiting[id(sending)]
+                        if isinstance(outcome, asyncio.CancelledError):
+                            outcome = self._cancelled(sending)
+                        elif isinstance(outcome, BaseException):
                             raise outcome
                         fetcher.release(sending.claims)
-                    self._finish_many([record for sending, outcome in arrived
-                                       if not isinstance(outcome, BaseException)
-                                       for record in self._scored(step, sending.sample,
-                                                                  sending.template, outcome)])
+                        records += self._scored(step, sending.sample, sending.template, outcome)
+                    self._finish_many(records)
+            if waiting and not self.stop.is_set():
+                with self._cpu:
+                    self._finish_many([r for sending in waiting.values()
+                                       for r in self._scored(step, sending.sample, sending.template,
+                                                             self._cancelled(sending))])
         except BaseException:
             running.cancel()
             raise
+
+    def _cancelled(self, sending: _Sending) -> list[Fetched]:
+        """A sample whose request was cancelled though the run goes on (never
+        seen; a library's stray cancellation would do it): a retryable failure
+        record for each draw rather than a silent gap, so the run ends
+        "incomplete" with the reason and a rerun sends it again. After a stop
+        it is left to the resume, as every interrupted request is."""
+        if self.stop.is_set():
+            return []
+        error = {"type": CONNECTION, "status": None,
+                 "message": "the request was cancelled inside the runner before it finished; "
+                            "run the same command again to send it"}
+        return [Fetched(d, None, dict(error), 0, False, 0.0) for d in sending.draws]
 
     def _plan(self, step: Step, sample: int) -> tuple[ResultRecord, list[Draw]] | None:
         """The record template and the missing draws of a sample; None after

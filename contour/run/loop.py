@@ -11,8 +11,11 @@ the object but not the thread). It is the standard asyncio loop unless
 `CONTOUR_LOOP=uvloop` asks for uvloop's (a dependency everywhere but Windows).
 On the runner's benchmark uvloop cut the CPU per request by a tenth to a
 fifth, but a full test run with it as the default once ended a two-server
-vLLM run with one sample unrecorded and unexplained, so it stays opt-in
-until that is understood (issue 12's notes).
+vLLM run with one sample unrecorded. The one way the engine could lose a
+sample so was a request's task being cancelled while the run went on; such
+a sample is now a retryable failure record (`Engine._cancelled`), but since
+the cancellation itself was never reproduced (30 runs of that test with
+uvloop), uvloop stays opt-in.
 """
 
 from __future__ import annotations
