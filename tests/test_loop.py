@@ -56,3 +56,26 @@ def test_new_loop_is_a_working_event_loop():
         assert loop.run_until_complete(asyncio.sleep(0, result=7)) == 7
     finally:
         loop.close()
+
+
+def test_an_unknown_contour_loop_stops_the_run_with_one_line_before_anything_is_written(tmp_path):
+    from tests import faultserver as fs
+    from tests.conftest import run_cli
+    from tests.runhelp import online_args
+
+    with fs.FaultServer() as server:
+        proc = run_cli(*online_args(server.apibase, fs.DEFAULT_MODEL, tmp_path / "run",
+                                    tmp_path / "cache.sqlite"), env={"CONTOUR_LOOP": "uv-loop"})
+        assert server.hits == 0
+    assert proc.returncode == 2, proc.stderr
+    assert "CONTOUR_LOOP='uv-loop'" in proc.stderr and "'uvloop'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "run").exists() and not (tmp_path / "cache.sqlite").exists()
+
+
+def test_contour_loop_names_are_case_and_space_blind(monkeypatch):
+    from contour.run.loop import loop_choice
+
+    for asked, chosen in [("", "asyncio"), (" UVLoop ", "uvloop"), ("asyncio", "asyncio")]:
+        monkeypatch.setenv("CONTOUR_LOOP", asked)
+        assert loop_choice() == chosen

@@ -23,19 +23,37 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import sys
 import threading
 from concurrent.futures import Future
 from typing import Any, Awaitable, Callable, Coroutine, TypeVar
 
+from contour.errors import ContourError
+
 _T = TypeVar("_T")
 
 
+LOOPS = ("asyncio", "uvloop")
+
+
+def loop_choice() -> str:
+    """The loop `CONTOUR_LOOP` asks for ("asyncio" when unset); a ContourError
+    names any other value, so a typo is not silently the default."""
+    asked = os.environ.get("CONTOUR_LOOP", "")
+    name = asked.strip().lower() or "asyncio"
+    if name not in LOOPS:
+        raise ContourError(f"CONTOUR_LOOP={asked!r}: not an event loop Contour knows; "
+                           "use 'asyncio' (the default) or 'uvloop'")
+    return name
+
+
 def new_loop() -> asyncio.AbstractEventLoop:
-    if os.environ.get("CONTOUR_LOOP", "").lower() == "uvloop":
+    if loop_choice() == "uvloop":
         try:
             import uvloop
         except ImportError:     # not installed (Windows): the standard loop does the same job
-            pass
+            print("note: CONTOUR_LOOP=uvloop, but uvloop is not installed here; using the "
+                  "standard asyncio loop", file=sys.stderr)
         else:
             return uvloop.new_event_loop()
     return asyncio.new_event_loop()
