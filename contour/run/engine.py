@@ -357,9 +357,12 @@ class Engine:
                 try:
                     arrived = [back.get(timeout=1.0)]
                 except Empty:
-                    if running.done():
+                    if not running.done():
+                        continue
+                    try:
+                        arrived = [back.get_nowait()]   # put just before the gather ended
+                    except Empty:
                         break   # cancelled before some samples even started
-                    continue
                 if len(waiting) > 1:
                     time.sleep(_GATHER_S)
                 with self._cpu:
