@@ -26,13 +26,17 @@ from contour.results.writer import write_json_atomic
 
 
 class RunStats:
-    """Thread-safe tallies in total, per task and per point, plus session timing."""
+    """Thread-safe tallies per point, rolled up per task and in total when read.
+
+    Each record is counted once, in its point's tally (it was three times,
+    once per level, on every record of the run); the task and total tallies
+    are merged from the points' when a snapshot is taken, every couple of
+    seconds, which gives the same counts and the same percentiles."""
 
     def __init__(self, path: Path, min_interval_s: float = 2.0):
         self.path = path
-        self.total = Tally()
-        self.per_task: dict[str, Tally] = {}
-        self.per_point: dict[str, Tally] = {}
+        self._points: dict[str, Tally] = {}
+        self._task_of: dict[str, str] = {}      # point -> its base task
         self.session_completion_tokens = 0
         self.started = time.monotonic()
         self._lock = threading.Lock()
@@ -46,9 +50,12 @@ class RunStats:
 
     def add(self, record: dict[str, Any], from_this_session: bool) -> None:
         with self._lock:
-            kind = self.total.add(record)
-            self.per_task.setdefault(record["base_task"], Tally()).add(record)
-            self.per_point.setdefault(record["task"], Tally()).add(record)
+            point = record["task"]
+            tally = self._points.get(point)
+            if tally is None:
+                tally = self._points[point] = Tally()
+                self._task_of[point] = record["base_task"]
+            kind = tally.add(record)
             answered = kind is RecordClass.SCORED or kind is RecordClass.SCORER_ERROR
             if from_this_session and answered and not record.get("cache_hit"):
                 tokens = (record.get("usage") or {}).get("completion_tokens")
@@ -56,18 +63,32 @@ class RunStats:
         if from_this_session and time.monotonic() - self._last_write >= self._min_interval:
             self.write()
 
+    def _rollup(self) -> tuple[Tally, dict[str, Tally]]:
+        """The total and per-task tallies (call with the lock held)."""
+        total, tasks = Tally(), dict[str, Tally]()
+        for point, tally in self._points.items():
+            tasks.setdefault(self._task_of[point], Tally()).merge(tally)
+            total.merge(tally)
+        return total, tasks
+
+    @property
+    def total(self) -> Tally:
+        with self._lock:
+            return self._rollup()[0]
+
     def snapshot(self, final: bool = False) -> dict[str, Any]:
         with self._lock:
             wall = time.monotonic() - self.started
+            total, tasks = self._rollup()
             return {
                 "final": final,
                 "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "wall_time_s": round(wall, 3),
                 "session_completion_tokens": self.session_completion_tokens,
                 "completion_tokens_per_s": round(self.session_completion_tokens / wall, 3) if wall > 0 else None,
-                "total": self.total.as_dict(),
-                "per_task": {k: v.as_dict() for k, v in sorted(self.per_task.items())},
-                "per_point": {k: v.as_dict() for k, v in sorted(self.per_point.items())},
+                "total": total.as_dict(),
+                "per_task": {k: v.as_dict() for k, v in sorted(tasks.items())},
+                "per_point": {k: v.as_dict() for k, v in sorted(self._points.items())},
                 **{name: provider() for name, provider in self._sections.items()},
             }
 
