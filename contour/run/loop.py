@@ -9,8 +9,9 @@ checks, tests, a probe thread) use `run_sync`.
 The loop is started on first use, and again in a forked child (which has
 the object but not the thread). It is the standard asyncio loop unless
 `CONTOUR_LOOP=uvloop` asks for uvloop's (a dependency everywhere but Windows).
-On the runner's benchmark uvloop cut the CPU per request by a tenth to a
-fifth, but a full test run with it as the default once ended a two-server
+On the runner's benchmark uvloop once cut the CPU per request by a tenth
+to a fifth (in later runs it was within the noise of the standard loop),
+and a full test run with it as the default once ended a two-server
 vLLM run with one sample unrecorded. The one way the engine could lose a
 sample so was a request's task being cancelled while the run went on; such
 a sample is now a retryable failure record (`Engine._cancelled`), but since
