@@ -14,17 +14,16 @@ import json
 import os
 import re
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable
 
+from contour import jsontext
 from contour.errors import ContourError
 from contour.masking import mask_argv
 from contour.results.schema import MANIFEST_FILE, RECORDS_FILE, SUPERSEDED_FILE, ResultRecord
 
 _CHUNK = 1 << 20
-# json.dumps(d, ensure_ascii=False, separators=(",", ":")) builds this encoder on
-# every call; one made once writes the same text.
-_RECORD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def write_error(path: Path, exc: OSError, doing: str = "write") -> ContourError:
@@ -117,14 +116,13 @@ class RecordWriter:
             raise write_error(path, exc) from None
 
     def write(self, record: ResultRecord) -> None:
-        self._write_bytes((record.to_json() + "\n").encode("utf-8"))
+        self.write_many([asdict(record)])
 
     def write_many(self, datas: list[dict[str, Any]]) -> None:
         """Records already turned into dicts, in one write; a failure leaves none
         of them (the partial text is cut off again)."""
         if datas:
-            encode = _RECORD_JSON.encode
-            self._write_bytes("".join(encode(d) + "\n" for d in datas).encode("utf-8"))
+            self._write_bytes(jsontext.dump_lines(datas))
 
     def _write_bytes(self, data: bytes) -> None:
         with self._lock:

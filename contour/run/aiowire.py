@@ -35,6 +35,7 @@ from functools import lru_cache
 import aiohttp
 from yarl import URL
 
+from contour import jsontext
 from contour.results.failures import CONNECTION, TIMEOUT
 from contour.run import stream as sse
 from contour.run.loop import run_sync
@@ -102,7 +103,7 @@ class AiohttpWire:
                 except (TimeoutError, aiohttp.ClientError) as exc:
                     return Reply(status, failure=(CONNECTION, f"{url}: {reason(exc)}"))
                 try:
-                    return Reply(status, data=json.loads(body))
+                    return Reply(status, data=jsontext.loads(body))
                 except ValueError:
                     return not_json(status)
         except TimeoutError:        # before the status line (aiohttp's are TimeoutErrors)

@@ -99,6 +99,7 @@ from typing import Any, Callable, TypeVar
 
 from sqlitedict import SqliteDict
 
+from contour import jsontext
 from contour.errors import ContourError
 
 RESPONSES_TABLE = "responses"
@@ -144,7 +145,6 @@ def request_key(body: dict[str, Any], identity: str | None = None) -> str:
 # allow_nan=False) builds on every call, made once (the same text).
 _KEY_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                              allow_nan=False)
-_VALUE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def _is_busy(exc: sqlite3.Error) -> bool:
 
 
 def _encode(value: Any) -> str:
-    return _VALUE_JSON.encode(value)
+    return jsontext.dumps(value)
 
 
 class ResponseCache:
@@ -290,7 +290,7 @@ class ResponseCache:
 
     def _open_values(self) -> SqliteDict:
         values = SqliteDict(str(self.path), tablename=RESPONSES_TABLE, autocommit=True,
-                            journal_mode="WAL", encode=_encode, decode=json.loads,
+                            journal_mode="WAL", encode=_encode, decode=jsontext.loads,
                             outer_stack=False)
         values.conn.select_one(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
         values.conn.select_one("PRAGMA synchronous=NORMAL")
@@ -381,7 +381,7 @@ class ResponseCache:
                     rows = self._retry_busy(read)
                 except sqlite3.Error as exc:
                     raise ContourError(f"--cache {self.path}: cannot read ({exc})") from None
-            found.update((k, json.loads(v)) for k, v in rows)
+            found.update((k, jsontext.loads(v)) for k, v in rows)
         return found
 
     def store(self, key: str, value: dict[str, Any], claim: Claim | None) -> None:

@@ -47,6 +47,8 @@ from typing import Any, Iterable
 import requests
 from urllib3.exceptions import ReadTimeoutError
 
+from contour import jsontext
+
 STREAM_FIELDS = {"stream": True, "stream_options": {"include_usage": True}}
 EVENT_STREAM = "text/event-stream"
 # Keys of a delta that carry generated text, in the order they are kept.
@@ -281,7 +283,7 @@ def _is_done(data: str) -> bool:
 
 def _parse(data: str) -> Any:
     try:
-        return json.loads(data)
+        return jsontext.loads(data)
     except ValueError:
         raise StreamMalformed("a stream event is not valid JSON") from None
 

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 import requests
 from requests.adapters import HTTPAdapter
 
+from contour import jsontext
 from contour.errors import ContourError
 from contour.results.failures import (CLIENT_ERROR, CONNECTION, MALFORMED_RESPONSE, MAX_TIME,
                                       RATE_LIMITED, SERVER_ERROR, TIMEOUT)
@@ -188,7 +189,7 @@ class RequestsWire:
             return Reply(status, data=data, timings=timings)
         # Not an event stream (streaming off, or a server that ignores `stream`).
         try:
-            return Reply(status, data=json.loads(resp.content))   # bytes: json detects the UTF
+            return Reply(status, data=jsontext.loads(resp.content))   # bytes: UTF-8, or json detects it
         except ValueError:
             return not_json(status)
         except requests.RequestException as exc:
