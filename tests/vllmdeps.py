@@ -17,7 +17,7 @@ from contour.local.server import _default_env, contour_home, vllm_python
 
 # import name: PyPI name
 CONTOUR_DEPS = {"jinja2": "jinja2", "yaml": "pyyaml", "requests": "requests", "sqlitedict": "sqlitedict",
-                "numpy": "numpy", "scipy": "scipy", "click": "click", "tqdm": "tqdm"}
+                "numpy": "numpy", "scipy": "scipy", "click": "click", "tqdm": "tqdm", "orjson": "orjson"}
 
 
 class DepsError(RuntimeError):
