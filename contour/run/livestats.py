@@ -28,10 +28,10 @@ from contour.results.writer import write_json_atomic
 class RunStats:
     """Thread-safe tallies per point, rolled up per task and in total when read.
 
-    Each record is counted once, in its point's tally (it was three times,
-    once per level, on every record of the run); the task and total tallies
-    are merged from the points' when a snapshot is taken, every couple of
-    seconds, which gives the same counts and the same percentiles."""
+    A record is counted once, in its point's tally: `add` runs for every
+    record of the run, a snapshot only every couple of seconds. Merging the
+    points' tallies there gives the same counts and the same percentiles as
+    counting every record at every level."""
 
     def __init__(self, path: Path, min_interval_s: float = 2.0):
         self.path = path
