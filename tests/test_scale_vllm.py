@@ -81,6 +81,15 @@ def settled_count(server, timeout=10.0):
     return last
 
 
+def answered_since(server, before) -> bool:
+    # A busy CPU server can take longer than the probe's timeout to list its
+    # metrics (seen in CI, two servers and a runner on two cores): not yet.
+    try:
+        return server.request_count() > before
+    except OSError:
+        return False
+
+
 def runner(*args, timeout=600):
     return subprocess.run([sys.executable, str(REPO / "runner.py"), *args], cwd=REPO,
                           capture_output=True, text=True, timeout=timeout)
@@ -131,12 +140,14 @@ def test_killing_one_server_mid_run_loses_and_duplicates_nothing(two_servers, tm
         path, deadline = out / "records.jsonl", time.monotonic() + 300
         # vLLM counts a request when it finishes: under load the first 40 records may all
         # come from `a` while `b` is still working, so wait until `b` has answered too.
+        b_answered = False
         while time.monotonic() < deadline and proc.poll() is None:
-            if path.exists() and path.read_text().count("\n") >= 40 and b.request_count() > b_before:
+            b_answered = b_answered or answered_since(b, b_before)
+            if b_answered and path.exists() and path.read_text().count("\n") >= 40:
                 break
-            time.sleep(0.2)
+            time.sleep(0.5)
         assert proc.poll() is None, "the run ended before the kill: make it longer"
-        assert b.request_count() > b_before, "the second server answered nothing in 300 s"
+        assert b_answered, "the second server answered nothing in 300 s"
         b.kill()
         stdout, stderr = proc.communicate(timeout=600)
     finally:
