@@ -345,14 +345,13 @@ def bench_runner(argv: list[str] = ()) -> None:
                                      "--transport=requests") if args.requests_transport else None)
                 cpu = " / ".join(_fmt(1000 * r["cpu_s"] / r["requests"], ".2f") + " ms" if r else "–"
                                  for r in (plain, other, mine))
+                sent = _rate(mine, "sending_s")
                 cells = [f"{delay_ms} ms", f"{c}" + (f" (ideal {ideal:,.0f})" if ideal else ""),
-                         _fmt(_rate(plain)), _fmt(_rate(other)), _fmt(_rate(mine)),
-                         _fmt(_rate(mine, "sending_s"))]
+                         _fmt(_rate(plain)), _fmt(_rate(other)), _fmt(_rate(mine)), _fmt(sent)]
                 if args.no_stream:
                     cells.append(_fmt(_rate(plain_nostream, "sending_s")))
                 if args.requests_transport:
                     cells.append(_fmt(_rate(threaded, "sending_s")))
-                sent = _rate(mine, "sending_s")
                 ratio = sent / _rate(other) if sent and _rate(other) else None
                 cells += [_fmt(ratio, ".2f"), _fmt(sent / ideal if ideal and sent else None, ".2f"), cpu]
                 rows.append("| " + " | ".join(cells) + " |")

@@ -27,7 +27,6 @@ the loop has the answer.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import time
 from functools import lru_cache

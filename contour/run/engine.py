@@ -350,8 +350,21 @@ class Engine:
             # the others are still in flight, and their records would be lost.
             await asyncio.gather(*(one(s) for s in to_send), return_exceptions=True)
 
-        running = submit(every_sample())
         waiting = {id(s): s for s in to_send}
+
+        def record(arrived: list[tuple[_Sending, list[Fetched] | BaseException]]) -> None:
+            records: list[ResultRecord] = []
+            for sending, outcome in arrived:
+                del waiting[id(sending)]
+                if isinstance(outcome, asyncio.CancelledError):
+                    outcome = self._cancelled(sending)
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+                fetcher.release(sending.claims)
+                records += self._scored(step, sending.sample, sending.template, outcome)
+            self._finish_many(records)
+
+        running = submit(every_sample())
         try:
             while waiting:
                 try:
@@ -373,21 +386,10 @@ class Engine:
                             arrived.append(back.get_nowait())
                         except Empty:
                             break
-                    records: list[ResultRecord] = []
-                    for sending, outcome in arrived:
-                        del waiting[id(sending)]
-                        if isinstance(outcome, asyncio.CancelledError):
-                            outcome = self._cancelled(sending)
-                        elif isinstance(outcome, BaseException):
-                            raise outcome
-                        fetcher.release(sending.claims)
-                        records += self._scored(step, sending.sample, sending.template, outcome)
-                    self._finish_many(records)
-            if waiting and not self.stop.is_set():
+                    record(arrived)
+            if waiting:     # cancelled before they even started: as if cancelled in flight
                 with self._cpu:
-                    self._finish_many([r for sending in waiting.values()
-                                       for r in self._scored(step, sending.sample, sending.template,
-                                                             self._cancelled(sending))])
+                    record([(s, asyncio.CancelledError()) for s in list(waiting.values())])
         except BaseException:
             running.cancel()
             raise

@@ -67,7 +67,10 @@ class RunStats:
         """The total and per-task tallies (call with the lock held)."""
         total, tasks = Tally(), dict[str, Tally]()
         for point, tally in self._points.items():
-            tasks.setdefault(self._task_of[point], Tally()).merge(tally)
+            task = self._task_of[point]
+            if task not in tasks:
+                tasks[task] = Tally()
+            tasks[task].merge(tally)
             total.merge(tally)
         return total, tasks
 

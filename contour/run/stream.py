@@ -39,7 +39,6 @@ cannot tell the two apart. It, `SseDecoder` and `StreamReader` are pure;
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
