@@ -27,6 +27,8 @@ from typing import Any
 import orjson
 
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# What a request body was sent as before: json.dumps(..., allow_nan=False), compact.
+_REQUEST = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 
 
 def loads(text: str | bytes) -> Any:
@@ -43,6 +45,24 @@ def dumps(value: Any) -> str:
         return orjson.dumps(value).decode("utf-8")
     except TypeError:   # a key that is not a string, an integer beyond 64 bits, a surrogate...
         return _COMPACT.encode(value)
+
+
+def request_bytes(body: Any) -> bytes:
+    """The UTF-8 JSON of a request body, refusing what json.dumps(allow_nan=False)
+    refuses (ValueError for NaN or Infinity, TypeError for a set...).
+
+    orjson writes a non-finite float as null instead of refusing it, so any
+    text with a null in it (a None, a NaN, or just the word in a prompt) is
+    left to json, as is anything orjson refuses; the rest never held a NaN.
+    Bodies are built from YAML samplers and rendered text, so they hold only
+    JSON's own types, where the two agree on every value."""
+    try:
+        data = orjson.dumps(body)
+    except TypeError:
+        return _REQUEST.encode(body).encode("utf-8")
+    if b"null" in data:
+        return _REQUEST.encode(body).encode("utf-8")
+    return data
 
 
 def dump_lines(values: list[Any]) -> bytes:

@@ -87,3 +87,39 @@ def test_loads_refuses_what_json_refuses(text):
 
 def test_an_integer_beyond_64_bits_is_read_as_a_float_the_chosen_difference():
     assert jsontext.loads("123456789012345678901234567890") == pytest.approx(1.2345678901234568e29)
+
+
+REQUEST = json.JSONEncoder(allow_nan=False)
+
+
+def _bodies():
+    messages = [{"role": "system", "content": "Réponds en français 🙂"},
+                {"role": "user", "content": "Evaluate: 868 - 853 + 477 ="}]
+    return [{"model": "m", "messages": messages, "temperature": 0.6, "top_p": 0.95, "max_tokens": 32768,
+             "seed": 2**63 - 1, "stream": True, "stream_options": {"include_usage": True}},
+            {"model": "m", "messages": messages, "stop": None, "n": 4},       # a None: json's text
+            {"model": "m", "messages": [{"role": "user", "content": "is null nullable?"}]},
+            {"model": "m", "seed": 2**80, "logit_bias": {"50256": -100}},     # orjson refuses: json's
+            {"model": "m", "messages": [{"role": "user", "content": "\ud800"}]}]
+
+
+@pytest.mark.parametrize("body", _bodies())
+def test_a_request_body_is_sent_as_the_same_json_value_json_would_send(body):
+    data = jsontext.request_bytes(body)
+    assert isinstance(data, bytes)
+    assert json.loads(data) == json.loads(REQUEST.encode(body)) == body
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_request_body_with_a_non_finite_float_is_refused_as_json_refuses_it(bad):
+    # Anywhere in the body, also where orjson would have written null.
+    for body in ({"temperature": bad}, {"messages": [{"content": "x", "weight": [1.0, bad]}]}):
+        with pytest.raises(ValueError):
+            REQUEST.encode(body)
+        with pytest.raises(ValueError):
+            jsontext.request_bytes(body)
+
+
+def test_a_request_body_json_cannot_write_raises_as_json_raises():
+    with pytest.raises(TypeError):
+        jsontext.request_bytes({"stop": {"a set"}})

@@ -61,6 +61,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
+from contour import jsontext
 from contour.errors import ContourError
 from contour.run.reasoning import server_reasoning
 from contour.masking import mask_url, redact, url_userinfo
@@ -77,8 +78,6 @@ from contour.results.failures import (
 )
 
 _MAX_MESSAGE_CHARS = 500
-# json.dumps(..., allow_nan=False), without building an encoder per request.
-_BODY_JSON = json.JSONEncoder(allow_nan=False)
 # The model list is tiny: a generous but short bound keeps a dead server from
 # stalling startup for the full (long) generation timeout.
 _MODELS_TIMEOUT_S = 30.0
@@ -362,8 +361,7 @@ class ChatClient:
         else:
             payload = body
             timeout = self.timeout if self.max_time is None else min(self.timeout, self.max_time)
-        # The bytes requests' json= would send (NaN refused), for either wire.
-        data = _BODY_JSON.encode(payload).encode("utf-8")
+        data = jsontext.request_bytes(payload)   # NaN refused, as requests' json= would
         return self._judge(url, timeout, await self._wire.apost(
             url, data, self._headers, timeout=timeout, stream=self.stream, max_time=self.max_time))
 
