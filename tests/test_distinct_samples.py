@@ -188,3 +188,61 @@ def test_coordinate_keys_are_the_json_of_the_whole_coordinate():
             stream = coordinate_rngs("sample", 3, "arithmetic", 2, params)
             assert stream(index).random() == coordinate_rng("sample", 3, "arithmetic", 2, params,
                                                             index).random()
+
+
+def test_the_first_request_does_not_wait_for_every_test_of_the_run_to_be_drawn(tmp_path):
+    """The short-point check draws every sample of the run; it runs beside the
+    first steps, so their requests go out before it is done, and each test
+    is still drawn once (its draw is kept for the step that asks for it)."""
+    import threading
+    import time
+
+    from contour.run.options import RunOptions, run
+    from contour.spec.params import Int, ParamSchema
+    from contour.spec.task import UNBOUNDED, Instructions, Task, Test
+    from contour.tasks.registry import registered
+    from tests import faultserver as fs
+
+    drawn: list[str] = []
+    lock = threading.Lock()
+
+    class Slow(Task):
+        name = "test-slow-draw"
+        description = "a generator that takes 2 ms a test"
+        blind_guess = UNBOUNDED     # no chance simulation: every draw counted is a sample's
+        schema = ParamSchema({"n": Int(1, 1, 40, "which point")})
+        instructions = Instructions(direct="Say it.", cot="Think, then say it.")
+
+        def generate(self, rng, params):
+            time.sleep(0.002)
+            value = rng.randrange(10**9)
+            test = Test(input=f"Point {params['n']}: say {value}.", target=str(value))
+            with lock:
+                drawn.append(test.input)
+            return test
+
+    at_first_request: list[int] = []
+
+    def first(request):
+        with lock:
+            if not at_first_request:
+                at_first_request.append(len(drawn))
+        return None
+
+    points, count = 20, 10
+    config = tmp_path / "slow.yaml"
+    config.write_text(f"name: slow\nprecision: {{p: {{count: {count}}}}}\n"
+                      f"tasks:\n  - name: test-slow-draw\n    manifold: {{n: {list(range(1, points + 1))}}}\n")
+    with registered(Slow), fs.FaultServer(fault_for=first) as server:
+        forget_samples()
+        folder = run(RunOptions(config=str(config), template="zerocot-nosys", model=fs.DEFAULT_MODEL, sampler="greedy-2k",
+                                apibase=server.apibase, threads=1, parallel=2, cache=tmp_path / "c.sqlite",
+                                output=tmp_path / "run", quiet=True))
+    samples = points * count
+    assert at_first_request and at_first_request[0] < samples / 2, (at_first_request, samples)
+    records = [json.loads(line) for line in (folder / "records.jsonl").read_text().splitlines()]
+    assert len(records) == samples and server.hits == samples
+    assert len(drawn) == len(set(drawn)) == samples        # every test drawn once, no more
+    assert sorted(r["input"] for r in records) == sorted(drawn)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["short_points"] == [] and manifest["status"] == "complete"

@@ -62,7 +62,7 @@ from contour.results.failures import CONNECTION, is_transient
 from contour.results.tally import RecordClass
 from contour.exits import Interrupted
 from contour.results.manifest import build_manifest, run_fingerprint
-from contour.spec.checks import record_short_points, samples_per_point
+from contour.spec.checks import ShortPoint, point_short, record_short_points, samples_per_point
 from contour.spec.manifold import Point
 from contour.results.writer import RecordWriter, records_path, write_json_atomic
 from contour.run.fetch import CompletionFetcher, Fetched, Found, held_claims
@@ -207,6 +207,13 @@ class Engine:
         # compute side by side only trade the GIL (measured: 8 step threads
         # computing at once spent 60% more CPU per record than one).
         self._cpu = threading.Lock()
+        # The short-point check draws every sample a point may be asked for
+        # (`samples_per_point`). Each point's first step does it, as it
+        # plans, keeping the tests for itself, rather than the whole run
+        # before the first request: the drawing is the same, but requests go
+        # out at once and the drawing shares the run's waits. Point id ->
+        # ShortPoint or None; None once the manifest has them all.
+        self._checked: dict[str, ShortPoint | None] | None = {}
 
     # -- the work --------------------------------------------------------
     def _keep(self, record: dict[str, Any]) -> None:
@@ -229,6 +236,8 @@ class Engine:
                 if not running:
                     break
                 done, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+                if self._checked is not None and len(self._checked) == len(self.points):
+                    self._record_short_points()
                 if self.failure is not None:
                     raise self.failure
                 self.cache.check()      # a failed background commit stops the run now
@@ -246,6 +255,28 @@ class Engine:
             raise
         pool.shutdown(wait=True)
         self.cache.flush()
+        if self._checked is not None:
+            # Points no step planned (resumed whole, or sent as batches):
+            # their samples are drawn already or never asked, so none is kept.
+            for point in self.points:
+                if point.point_id not in self._checked:
+                    self._check_point(point, self._checked, keep=False)
+            self._record_short_points()
+
+    def _check_point(self, point: Point, checked: dict[str, ShortPoint | None], keep: bool) -> None:
+        """Is the point short? (`keep`: its step is about to ask for its samples.)"""
+        short = point_short(point, self.settings.seed, samples_per_point(self.settings.precision),
+                            keep=keep)
+        if short is not None:
+            self.progress.note(f"note: {short.line()}")
+        checked[point.point_id] = short
+
+    def _record_short_points(self) -> None:
+        assert self._checked is not None
+        record_short_points(self.manifest, [s for s in (self._checked[p.point_id] for p in self.points)
+                                            if s is not None])
+        self._checked = None
+        self.write_manifest("running")
 
     def _missing(self, step: Step, sample: int) -> list[int]:
         """The completions of a sample that have no record yet."""
@@ -283,6 +314,9 @@ class Engine:
         record its cache hits; what is left to send (each with its claims)."""
         planned: list[tuple[int, ResultRecord, list[Draw]]] = []
         stopped: _FailFast | None = None
+        checked = self._checked
+        if checked is not None and step.point.point_id not in checked:
+            self._check_point(step.point, checked, keep=True)
         for sample in todo:
             try:
                 got = self._plan(step, sample)
@@ -620,8 +654,6 @@ def _run_claimed(settings: OnlineSettings, points: list[Point], options: OnlineO
     try:
         engine = Engine(settings, points, options, folder, client, cache, claimed.manifest)
         engine.manifest.update(sampling=sampling_entry(settings, options), **where)
-        notes = record_short_points(engine.manifest, points, settings.seed,
-                                    samples_per_point(settings.precision))
         engine.write_manifest("running")
     except BaseException:
         cache.close()
@@ -632,8 +664,6 @@ def _run_claimed(settings: OnlineSettings, points: list[Point], options: OnlineO
         resumed = (f" (resuming: {len(engine.finished)} records kept, "
                    f"{engine.dropped} failed ones to retry)" if engine.finished or engine.dropped else "")
         click.echo(f"run folder: {folder}{resumed}", err=True)
-        for line in notes:
-            click.echo(line, err=True)
     try:
         engine.run()
     except (KeyboardInterrupt, Interrupted) as exc:

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from contour.errors import ContourError
-from contour.spec.checks import record_short_points
+from contour.spec.checks import record_short_points, short_points
 from contour.results.manifest import build_manifest, run_fingerprint
 from contour.spec.manifold import Point
 from contour.results.writer import RecordWriter, folder_name, records_path, unique_path, write_json_atomic
@@ -64,7 +64,8 @@ def write_offline(settings: RunSettings, points: list[Point], rounds: int,
                     written += 1
                     per_task[point.task] = per_task.get(point.task, 0) + 1
         writer.close()
-        for line in record_short_points(manifest, points, settings.seed, settings.precision.count * rounds):
+        shorts = short_points(points, settings.seed, settings.precision.count * rounds)
+        for line in record_short_points(manifest, shorts):
             click.echo(line, err=True)
         manifest["status"] = "complete"
         write_json_atomic(partial / MANIFEST_FILE, manifest)

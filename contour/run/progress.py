@@ -99,6 +99,12 @@ class Progress:
             if line is not None:
                 self._write(line)
 
+    def note(self, line: str) -> None:
+        """A line of its own among the progress output (above the bar on a
+        terminal); nothing when progress is off (--quiet)."""
+        if self.enabled:
+            self._write(line)
+
     def _write(self, line: str) -> None:
         if self._bar is not None:
             self._bar.write(line, file=self.stream)

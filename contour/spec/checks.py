@@ -73,22 +73,21 @@ def short_points(points: Iterable[Point], seed: int, samples: int,
                  keep: bool = False) -> list[ShortPoint]:
     """The points whose first `samples` samples cannot all be distinct
     (`keep`: a run is about to ask for those samples, see `sample_space`)."""
-    out = []
-    for p in points:
-        try:
-            space = sample_space(get_task(p.task), seed, p.params, samples, keep=keep)
-        except Exception:   # noqa: BLE001 - a task that raises: the run records its samples as failed
-            continue
-        if space.short:
-            out.append(ShortPoint(p.point_id, samples, space.distinct))
-    return out
+    return [s for s in (point_short(p, seed, samples, keep) for p in points) if s is not None]
 
 
-def record_short_points(manifest: dict[str, Any], points: Iterable[Point], seed: int,
-                        samples: int) -> list[str]:
-    """Add the short points of a run to its manifest (`short_points`, an
-    empty list when every point's samples are distinct); the lines to print."""
-    shorts = short_points(points, seed, samples, keep=True)
+def point_short(point: Point, seed: int, samples: int, keep: bool = False) -> ShortPoint | None:
+    """`short_points` for one point: None when its samples are distinct."""
+    try:
+        space = sample_space(get_task(point.task), seed, point.params, samples, keep=keep)
+    except Exception:   # noqa: BLE001 - a task that raises: the run records its samples as failed
+        return None
+    return ShortPoint(point.point_id, samples, space.distinct) if space.short else None
+
+
+def record_short_points(manifest: dict[str, Any], shorts: Iterable[ShortPoint]) -> list[str]:
+    """Add a run's short points to its manifest (`short_points`, an empty
+    list when every point's samples are distinct); the lines to print."""
     manifest["short_points"] = [s.to_json() for s in shorts]
     return [f"note: {s.line()}" for s in shorts]
 
