@@ -176,7 +176,8 @@ def _time_engine_run() -> list[float]:
     """Times `Engine.run` in this (child) process: from the first step planned
     to the last record written. That leaves out what the other clients' clocks
     leave out too (lm-eval's starts once its requests are built): reading the
-    config, checking the server, drawing every test up front, and closing."""
+    config, checking the server, opening the cache and folder, and closing.
+    Drawing the tests is inside it: each step draws its point's."""
     from contour.run.engine import Engine
 
     took = [0.0]
@@ -325,7 +326,7 @@ def bench_runner(argv: list[str] = ()) -> None:
     rows = [header, "|" + "---|" * (header.count("|") - 1)]
     print(f"up to {args.requests} requests per cell; Contour streams (its default) unless noted; "
           "the others do not stream; CPU = user + system time of the client's process.\n"
-          "Contour: the whole command (config, server check, every test drawn, run, close); "
+          "Contour: the whole command (config, server check, cache and folder, run, close); "
           "Contour sending: the same run from its first step to its last record, the span "
           "lm-eval's clock covers (it starts once lm-eval's requests are built); the ratios "
           "use the sending rate")
