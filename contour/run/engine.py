@@ -268,7 +268,7 @@ class Engine:
         short = point_short(point, self.settings.seed, samples_per_point(self.settings.precision),
                             keep=keep)
         if short is not None:
-            self.progress.note(f"note: {short.line()}")
+            self.progress.note(short.note())
         checked[point.point_id] = short
 
     def _record_short_points(self) -> None:

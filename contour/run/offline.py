@@ -65,8 +65,9 @@ def write_offline(settings: RunSettings, points: list[Point], rounds: int,
                     per_task[point.task] = per_task.get(point.task, 0) + 1
         writer.close()
         shorts = short_points(points, settings.seed, settings.precision.count * rounds)
-        for line in record_short_points(manifest, shorts):
-            click.echo(line, err=True)
+        record_short_points(manifest, shorts)
+        for short in shorts:
+            click.echo(short.note(), err=True)
         manifest["status"] = "complete"
         write_json_atomic(partial / MANIFEST_FILE, manifest)
         write_json_atomic(partial / STATS_FILE, {

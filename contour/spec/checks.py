@@ -65,6 +65,10 @@ class ShortPoint:
         return (f"{self.point_id}: only {self.distinct} distinct tests for {self.samples} "
                 f"samples; the rest repeat them")
 
+    def note(self) -> str:
+        """The line a run prints about it."""
+        return f"note: {self.line()}"
+
     def to_json(self) -> dict[str, Any]:
         return {"task": self.point_id, "samples": self.samples, "distinct_tests": self.distinct}
 
@@ -85,11 +89,10 @@ def point_short(point: Point, seed: int, samples: int, keep: bool = False) -> Sh
     return ShortPoint(point.point_id, samples, space.distinct) if space.short else None
 
 
-def record_short_points(manifest: dict[str, Any], shorts: Iterable[ShortPoint]) -> list[str]:
+def record_short_points(manifest: dict[str, Any], shorts: list[ShortPoint]) -> None:
     """Add a run's short points to its manifest (`short_points`, an empty
-    list when every point's samples are distinct); the lines to print."""
+    list when every point's samples are distinct)."""
     manifest["short_points"] = [s.to_json() for s in shorts]
-    return [f"note: {s.line()}" for s in shorts]
 
 
 def samples_per_point(precision: Precision, rounds: int | None = None) -> int:
