@@ -59,11 +59,11 @@ def request_bytes(body: Any) -> bytes:
     JSON's own types, where the two agree on every value."""
     try:
         data = orjson.dumps(body)
+        if b"null" not in data:
+            return data
     except TypeError:
-        return _REQUEST.encode(body).encode("utf-8")
-    if b"null" in data:
-        return _REQUEST.encode(body).encode("utf-8")
-    return data
+        pass
+    return _REQUEST.encode(body).encode("utf-8")
 
 
 def dump_lines(values: list[Any]) -> bytes:
